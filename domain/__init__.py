@@ -1,0 +1,1 @@
+"""The relationship ledger's domain: aggregates, events, rules and the application service."""

@@ -1,0 +1,135 @@
+"""The AccountManager aggregate: who carries a quota and a compensation plan, and whether they are active."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import uuid4
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from domain.errors import RuleViolation
+from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
+from domain.values import Audit, Frozen, Money, NonNegativeMoney, Rate
+
+Year = Annotated[int, Field(ge=1900, le=9999)]
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.strip().partition("@")
+    if not (at and local and "." in domain and " " not in value.strip()):
+        msg = f"{value!r} is not an email address"
+        raise ValueError(msg)
+    return value.strip()
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CompensationPlan(Frozen):
+    """Salary, commission and bonus terms for one year."""
+
+    base_salary: NonNegativeMoney
+    commission_rate: Rate
+    accelerator_rate: Rate
+    bonus_threshold: Rate
+    bonus_amount: NonNegativeMoney
+
+    @model_validator(mode="after")
+    def _rates_are_fractions(self) -> CompensationPlan:
+        for name in ("commission_rate", "accelerator_rate"):
+            if getattr(self, name) > 1:
+                msg = f"{name} is a fraction of signed value and must be at most 1"
+                raise ValueError(msg)
+        return self
+
+
+class Registered(LedgerCreated):
+    TOPIC = "ledger:AccountManager.Registered"
+    name: Name
+    email: Email
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.name = self.name
+        aggregate.email = self.email
+        aggregate.active = True
+        aggregate.quotas = {}
+        aggregate.plans = {}
+
+
+class QuotaSet(LedgerEvent):
+    TOPIC = "ledger:AccountManager.QuotaSet"
+    year: Year
+    amount: NonNegativeMoney
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.quotas[self.year] = self.amount
+
+
+class CompensationPlanSet(LedgerEvent):
+    TOPIC = "ledger:AccountManager.CompensationPlanSet"
+    year: Year
+    base_salary: NonNegativeMoney
+    commission_rate: Rate
+    accelerator_rate: Rate
+    bonus_threshold: Rate
+    bonus_amount: NonNegativeMoney
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.plans[self.year] = CompensationPlan.model_validate(
+            self.model_dump(include=set(CompensationPlan.model_fields))
+        )
+
+
+class Deactivated(LedgerEvent):
+    TOPIC = "ledger:AccountManager.Deactivated"
+    reason: Reason
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.active = False
+
+
+class AccountManager(LedgerAggregate):
+    """An account manager: registered once, given quotas and plans per year, deactivated when they leave."""
+
+    TOPIC = "ledger:AccountManager"
+
+    class State(BaseModel):
+        name: str
+        email: str
+        active: bool
+        quotas: dict[int, Money]
+        plans: dict[int, CompensationPlan]
+
+    if TYPE_CHECKING:  # the library turns class annotations into dataclass fields
+        name: str
+        email: str
+        active: bool
+        quotas: dict[int, Decimal]
+        plans: dict[int, CompensationPlan]
+
+    @classmethod
+    def register(cls, audit: Audit, *, name: str, email: str) -> AccountManager:
+        return cls._start(Registered, audit, id=uuid4(), name=name, email=email)
+
+    def set_quota(self, audit: Audit, *, year: int, amount: Any) -> None:
+        self.check_active()
+        self._record(QuotaSet, audit, year=year, amount=amount)
+
+    def set_compensation_plan(self, audit: Audit, *, year: int, plan: CompensationPlan) -> None:
+        self.check_active()
+        self._record(CompensationPlanSet, audit, year=year, **plan.model_dump())
+
+    def deactivate(self, audit: Audit, *, reason: str) -> None:
+        self.check_active()
+        self._record(Deactivated, audit, reason=reason)
+
+    def check_active(self) -> None:
+        if not self.active:
+            msg = f"Account manager {self.name} ({self.id}) is deactivated; nothing more can be recorded for them."
+            raise RuleViolation(msg)
+
+    def quota_for(self, year: int) -> Decimal | None:
+        return self.quotas.get(year)

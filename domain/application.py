@@ -1,0 +1,657 @@
+"""The ledger's application service: one typed method per command of DOMAIN.md, and the history reads."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.utils import get_topic
+from pydantic import ValidationError
+
+from domain.account_manager import AccountManager, CompensationPlan
+from domain.compliance_policy import POLICY_ID, CompliancePolicy
+from domain.errors import InvalidInput, NotFound, PreconditionFailed, VersionConflict
+from domain.gift_recipient import GiftRecipient
+from domain.gift_rule import counted_value
+from domain.mapper import PydanticMapper
+from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, validation_failure
+from domain.permissions import Action, check_allowed
+from domain.relationship import ClientRelationship, Recipient, StaffMember
+from domain.values import (
+    Audit,
+    Frozen,
+    GiftCategory,
+    IntroductionOutcome,
+    LimitYearKind,
+    NonNegativeMoney,
+    PositiveMoney,
+    Principal,
+    Role,
+    Tier,
+)
+
+log = logging.getLogger(__name__)
+
+TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
+T = TypeVar("T")
+
+SYSTEM = Principal(id="system:ledger", role=Role.ADMIN)
+"""The principal of what the ledger does by itself (establishing the default gift policy)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command stored: the aggregate it changed, its new version, and the global position reached."""
+
+    id: UUID
+    version: int
+    position: int
+
+
+@dataclass(frozen=True)
+class DemoScheduledResult(CommandResult):
+    demo_id: UUID
+
+
+@dataclass(frozen=True)
+class ContractProposedResult(CommandResult):
+    contract_id: UUID
+
+
+@dataclass(frozen=True)
+class GiftResult(CommandResult):
+    gift_id: UUID
+    recipient_id: UUID
+    counted_value: Decimal
+
+
+class GiftDetails(Frozen):
+    """A gift as a command gives it, validated before it is valued."""
+
+    recipient_name: str
+    recipient_employer: str
+    description: str
+    given_on: date
+    category: GiftCategory
+    cost: PositiveMoney
+    market_value: NonNegativeMoney | None = None
+    face_value: NonNegativeMoney | None = None
+    recipients_count: int = 1
+    representative_attended: bool = False
+
+
+class Ledger(Application[UUID]):
+    """The event-sourced relationship ledger: commands in, audited events stored, history out."""
+
+    name = "Ledger"
+    env: ClassVar[dict[str, str]] = {"MAPPER_TOPIC": get_topic(PydanticMapper)}
+    snapshot_class = LedgerSnapshot
+    snapshotting_intervals: ClassVar = {ClientRelationship: 100, GiftRecipient: 100, AccountManager: 100}
+
+    max_attempts = 12
+    """How often a command that lost an optimistic-concurrency race is re-run before it gives up."""
+
+    # -- account managers --
+
+    def register_account_manager(self, audit: Audit, *, name: str, email: str) -> CommandResult:
+        check_allowed(audit.principal, Action.MANAGE_ACCOUNT_MANAGERS)
+        manager = AccountManager.register(audit, name=name, email=email)
+        return self._result(manager, self.save(manager))
+
+    def set_quota(
+        self, audit: Audit, account_manager_id: UUID, *, year: int, amount: Decimal | str, expected_version: int | None = None
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.MANAGE_ACCOUNT_MANAGERS)
+
+        def attempt() -> CommandResult:
+            manager = self._load(AccountManager, account_manager_id, expected_version)
+            manager.set_quota(audit, year=year, amount=amount)
+            return self._result(manager, self.save(manager))
+
+        return self._retrying(attempt)
+
+    def set_compensation_plan(
+        self,
+        audit: Audit,
+        account_manager_id: UUID,
+        *,
+        year: int,
+        plan: CompensationPlan | dict[str, Any],
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.MANAGE_ACCOUNT_MANAGERS)
+        terms = self._validated(CompensationPlan, plan)
+
+        def attempt() -> CommandResult:
+            manager = self._load(AccountManager, account_manager_id, expected_version)
+            manager.set_compensation_plan(audit, year=year, plan=terms)
+            return self._result(manager, self.save(manager))
+
+        return self._retrying(attempt)
+
+    def deactivate_account_manager(
+        self, audit: Audit, account_manager_id: UUID, *, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.MANAGE_ACCOUNT_MANAGERS)
+
+        def attempt() -> CommandResult:
+            manager = self._load(AccountManager, account_manager_id, expected_version)
+            manager.deactivate(audit, reason=reason)
+            return self._result(manager, self.save(manager))
+
+        return self._retrying(attempt)
+
+    # -- relationships --
+
+    def open_relationship(
+        self,
+        audit: Audit,
+        *,
+        client_name: str,
+        client_kind: str,
+        industry: str,
+        tier: str,
+        account_manager_id: UUID,
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.OPEN_RELATIONSHIP, account_manager_id=account_manager_id)
+        manager = self._load(AccountManager, account_manager_id)
+        relationship = ClientRelationship.open(
+            audit,
+            client_name=client_name,
+            client_kind=client_kind,
+            industry=industry,
+            tier=tier,
+            account_manager=manager,
+        )
+        return self._result(relationship, self.save(relationship))
+
+    def assign_account_manager(
+        self, audit: Audit, relationship_id: UUID, *, account_manager_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.ASSIGN)
+
+        def attempt() -> CommandResult:
+            relationship = self._load(ClientRelationship, relationship_id, expected_version)
+            manager = self._load(AccountManager, account_manager_id)
+            relationship.assign(audit, account_manager=manager, reason=reason)
+            return self._result(relationship, self.save(relationship))
+
+        return self._retrying(attempt)
+
+    def change_tier(
+        self, audit: Audit, relationship_id: UUID, *, tier: Tier | str, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.change_tier(audit, tier=tier))
+
+    def change_cadence(
+        self, audit: Audit, relationship_id: UUID, *, days: int, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.change_cadence(audit, days=days))
+
+    def log_contact(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        occurred_at: datetime,
+        channel: str,
+        summary: str,
+        next_follow_up_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.log_contact(
+                audit, occurred_at=occurred_at, channel=channel, summary=summary, next_follow_up_on=next_follow_up_on
+            ),
+        )
+
+    def introduce_product(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        product: str,
+        occurred_at: datetime,
+        outcome: IntroductionOutcome | str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.introduce_product(audit, product=product, occurred_at=occurred_at, outcome=outcome),
+        )
+
+    def schedule_demo(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        product: str,
+        scheduled_for: datetime,
+        location: str,
+        staff: list[StaffMember] | list[dict[str, Any]],
+        expected_version: int | None = None,
+    ) -> DemoScheduledResult:
+        demo_ids: list[UUID] = []
+        result = self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: demo_ids.append(
+                r.schedule_demo(audit, product=product, scheduled_for=scheduled_for, location=location, staff=staff)
+            ),
+        )
+        return DemoScheduledResult(**vars(result), demo_id=demo_ids[-1])
+
+    def reschedule_demo(
+        self, audit: Audit, relationship_id: UUID, demo_id: UUID, *, scheduled_for: datetime, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.reschedule_demo(audit, demo_id=demo_id, scheduled_for=scheduled_for)
+        )
+
+    def complete_demo(
+        self, audit: Audit, relationship_id: UUID, demo_id: UUID, *, outcome: str, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.complete_demo(audit, demo_id=demo_id, outcome=outcome)
+        )
+
+    def cancel_demo(
+        self, audit: Audit, relationship_id: UUID, demo_id: UUID, *, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.cancel_demo(audit, demo_id=demo_id, reason=reason)
+        )
+
+    def propose_contract(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        title: str,
+        value: Decimal | str,
+        starts_on: date,
+        ends_on: date,
+        expected_version: int | None = None,
+    ) -> ContractProposedResult:
+        contract_ids: list[UUID] = []
+        result = self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: contract_ids.append(
+                r.propose_contract(audit, title=title, value=value, starts_on=starts_on, ends_on=ends_on)
+            ),
+        )
+        return ContractProposedResult(**vars(result), contract_id=contract_ids[-1])
+
+    def sign_contract(
+        self, audit: Audit, relationship_id: UUID, contract_id: UUID, *, signed_on: date, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.sign_contract(audit, contract_id=contract_id, signed_on=signed_on)
+        )
+
+    def terminate_contract(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        contract_id: UUID,
+        *,
+        on: date,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.terminate_contract(audit, contract_id=contract_id, on=on, reason=reason),
+        )
+
+    def give_gift(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        recipient_name: str,
+        recipient_employer: str,
+        description: str,
+        given_on: date,
+        category: GiftCategory | str,
+        cost: Decimal | str,
+        market_value: Decimal | str | None = None,
+        face_value: Decimal | str | None = None,
+        recipients_count: int = 1,
+        representative_attended: bool = False,
+        expected_version: int | None = None,
+    ) -> GiftResult:
+        """Values the gift, checks it against the recipient's limit, and stores both sides in one transaction."""
+        gift = self._validated(
+            GiftDetails,
+            {
+                "recipient_name": recipient_name,
+                "recipient_employer": recipient_employer,
+                "description": description,
+                "given_on": given_on,
+                "category": category,
+                "cost": cost,
+                "market_value": market_value,
+                "face_value": face_value,
+                "recipients_count": recipients_count,
+                "representative_attended": representative_attended,
+            },
+        )
+        value = counted_value(
+            category=gift.category,
+            cost=gift.cost,
+            market_value=gift.market_value,
+            face_value=gift.face_value,
+            recipients_count=gift.recipients_count,
+            representative_attended=gift.representative_attended,
+        )
+        gift_id = uuid4()
+        recipient_id = GiftRecipient.id_for(gift.recipient_name, gift.recipient_employer)
+
+        def attempt() -> GiftResult:
+            relationship = self._load(ClientRelationship, relationship_id, expected_version)
+            check_allowed(audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id)
+            relationship.check_open()
+            policy = self.gift_policy()
+            try:
+                recipient = self._load(GiftRecipient, recipient_id)
+            except NotFound:
+                recipient = GiftRecipient.register(audit, name=gift.recipient_name, employer=gift.recipient_employer)
+            recipient.receive_gift(
+                audit,
+                gift_id=gift_id,
+                relationship_id=relationship.id,
+                given_on=gift.given_on,
+                counted_value=value,
+                policy=policy,
+            )
+            relationship.give_gift(
+                audit,
+                gift_id=gift_id,
+                recipient=Recipient(recipient_id=recipient_id, name=recipient.name, employer=recipient.employer),
+                description=gift.description,
+                given_on=gift.given_on,
+                category=gift.category,
+                cost=gift.cost,
+                market_value=gift.market_value,
+                face_value=gift.face_value,
+                recipients_count=gift.recipients_count,
+                representative_attended=gift.representative_attended,
+                counted_value=value,
+            )
+            result = self._result(relationship, self.save(relationship, recipient))
+            return GiftResult(**vars(result), gift_id=gift_id, recipient_id=recipient_id, counted_value=value)
+
+        return self._retrying(attempt)
+
+    def provide_entertainment(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        occurred_on: date,
+        description: str,
+        cost: Decimal | str,
+        attendees: list[str],
+        representative_attended: bool,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.provide_entertainment(
+                audit,
+                occurred_on=occurred_on,
+                description=description,
+                cost=cost,
+                attendees=attendees,
+                representative_attended=representative_attended,
+            ),
+        )
+
+    def correct_entry(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        corrects_version: int,
+        reason: str,
+        changes: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def correct(relationship: ClientRelationship) -> None:
+            original = self._event_at(relationship, corrects_version)
+            relationship.correct_entry(audit, original=original, reason=reason, changes=changes)
+
+        return self._on_relationship(audit, relationship_id, expected_version, correct)
+
+    def close_relationship(
+        self, audit: Audit, relationship_id: UUID, *, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.close(audit, reason=reason))
+
+    def reopen_relationship(
+        self, audit: Audit, relationship_id: UUID, *, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.reopen(audit, reason=reason))
+
+    # -- compliance policy --
+
+    def gift_policy(self) -> CompliancePolicy:
+        """The firm's gift policy, established with FINRA's schedule the first time it is needed."""
+        try:
+            return self._load(CompliancePolicy, POLICY_ID)
+        except NotFound:
+            policy = CompliancePolicy.establish(Audit(principal=SYSTEM, correlation_id="establish-gift-policy"))
+            try:
+                self.save(policy)
+            except RecordConflictError:
+                return self._load(CompliancePolicy, POLICY_ID)
+            return policy
+
+    def schedule_gift_limit(
+        self, audit: Audit, *, effective_from: date, amount: Decimal | str, expected_version: int | None = None
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
+
+        def attempt() -> CommandResult:
+            policy = self._checked_version(self.gift_policy(), expected_version)
+            policy.schedule_limit(audit, effective_from=effective_from, amount=amount)
+            return self._result(policy, self.save(policy))
+
+        return self._retrying(attempt)
+
+    def set_limit_year(
+        self,
+        audit: Audit,
+        *,
+        kind: LimitYearKind | str,
+        start_month: int | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
+
+        def attempt() -> CommandResult:
+            policy = self._checked_version(self.gift_policy(), expected_version)
+            policy.set_limit_year(audit, kind=kind, start_month=start_month)
+            return self._result(policy, self.save(policy))
+
+        return self._retrying(attempt)
+
+    # -- reads and history --
+
+    def account_manager(self, account_manager_id: UUID) -> AccountManager:
+        return self._load(AccountManager, account_manager_id)
+
+    def relationship(self, relationship_id: UUID, *, version: int | None = None) -> ClientRelationship:
+        """The relationship now, or as it stood at `version`."""
+        if version is not None and version < 1:
+            msg = f"Version {version} does not exist; versions start at 1."
+            raise NotFound(msg)
+        return self._load(ClientRelationship, relationship_id, version=version)
+
+    def relationship_as_of(self, relationship_id: UUID, when: datetime) -> ClientRelationship:
+        """The relationship as it was recorded at `when` (NotFound if it did not exist yet)."""
+        version = self.version_as_of(relationship_id, when)
+        if version is None:
+            msg = f"Relationship {relationship_id} had not been opened by {when.isoformat()}."
+            raise NotFound(msg)
+        return self._load(ClientRelationship, relationship_id, version=version)
+
+    def version_as_of(self, aggregate_id: UUID, when: datetime) -> int | None:
+        """The last version recorded at or before `when`, by binary search over the aggregate's events.
+
+        Within an aggregate `recorded_at` never goes backwards, so the search reads
+        about log2(versions) events rather than all of them.
+        """
+        if when.tzinfo is None:
+            msg = "must carry its offset; a naive time is ambiguous"
+            raise InvalidInput(f"Invalid input: as_of: {msg}", [{"field": "as_of", "message": msg}])
+        latest = next(iter(self.events.get(aggregate_id, desc=True, limit=1)), None)
+        if latest is None:
+            msg = f"No aggregate {aggregate_id}."
+            raise NotFound(msg)
+        low, high, found = 1, latest.originator_version, None
+        while low <= high:
+            middle = (low + high) // 2
+            if self._event_version(aggregate_id, middle).timestamp <= when:
+                found, low = middle, middle + 1
+            else:
+                high = middle - 1
+        return found
+
+    def history(self, aggregate_id: UUID) -> Iterator[LedgerEvent]:
+        """Every event of an aggregate, oldest first."""
+        events = iter(self.events.get(aggregate_id))
+        first = next(events, None)
+        if first is None:
+            msg = f"No aggregate {aggregate_id}."
+            raise NotFound(msg)
+        yield first  # type: ignore[misc]
+        yield from events  # type: ignore[misc]
+
+    def gift_recipient(self, recipient_id: UUID) -> GiftRecipient:
+        return self._load(GiftRecipient, recipient_id)
+
+    # -- the machinery --
+
+    def _on_relationship(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        expected_version: int | None,
+        command: Callable[[ClientRelationship], None],
+    ) -> CommandResult:
+        def attempt() -> CommandResult:
+            relationship = self._load(ClientRelationship, relationship_id, expected_version)
+            check_allowed(audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id)
+            command(relationship)
+            return self._result(relationship, self.save(relationship))
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        # Optimistic concurrency: the loser of a race re-reads and re-checks every
+        # rule, after a short randomised back-off so that racers spread out.
+        for number in range(1, self.max_attempts + 1):
+            try:
+                return attempt()
+            except RecordConflictError:
+                if number == self.max_attempts:
+                    break
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(number, 6)))  # noqa: S311
+        msg = f"Concurrent writes kept winning the race; gave up after {self.max_attempts} attempts. Try again."
+        raise VersionConflict(msg)
+
+    def _load(
+        self, cls: type[TAggregate], aggregate_id: UUID, expected_version: int | None = None, *, version: int | None = None
+    ) -> TAggregate:
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"No {_describe(cls)} {aggregate_id}" + (f" at version {version}." if version else ".")) from None
+        if not isinstance(aggregate, cls):
+            msg = f"No {_describe(cls)} {aggregate_id}."
+            raise NotFound(msg)
+        return self._checked_version(aggregate, expected_version)
+
+    @staticmethod
+    def _checked_version(aggregate: TAggregate, expected_version: int | None) -> TAggregate:
+        if expected_version is not None and aggregate.version != expected_version:
+            msg = (
+                f"Expected version {expected_version}, but it is now at version {aggregate.version}: "
+                "read it again before writing."
+            )
+            raise PreconditionFailed(msg, expected=expected_version, actual=aggregate.version)
+        return aggregate
+
+    def _event_version(self, aggregate_id: UUID, version: int) -> LedgerEvent:
+        event = next(iter(self.events.get(aggregate_id, gt=version - 1, lte=version)), None)
+        if event is None:
+            msg = f"No version {version} of {aggregate_id}."
+            raise NotFound(msg)
+        return event  # type: ignore[return-value]
+
+    def _event_at(self, relationship: ClientRelationship, version: int) -> LedgerEvent:
+        if not 1 <= version <= relationship.version:
+            msg = f"The relationship has versions 1 to {relationship.version}; there is no version {version} to correct."
+            raise NotFound(msg)
+        return self._event_version(relationship.id, version)
+
+    @staticmethod
+    def _validated(model: type[Frozen], value: Any) -> Any:
+        if isinstance(value, model):
+            return value
+        try:
+            return model.model_validate(value)
+        except ValidationError as error:
+            raise validation_failure(error) from None
+
+    @staticmethod
+    def _result(aggregate: LedgerAggregate, recordings: Sequence[Recording[UUID]]) -> CommandResult:
+        position = max(recording.notification.id for recording in recordings)
+        return CommandResult(id=aggregate.id, version=aggregate.version, position=position)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # Snapshot from the aggregate in hand rather than re-reading it, and never
+        # let a failed snapshot fail a command whose events are already stored.
+        assert self.snapshots is not None
+        versions_before = {e.originator_id: e.originator_version - 1 for e in reversed(processing_event.events)}
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            before = versions_before.get(aggregate_id)
+            if not interval or before is None or aggregate.version // interval == before // interval:
+                continue
+            try:
+                self.snapshots.put([LedgerSnapshot.take(aggregate)])
+            except Exception:  # a snapshot is an optimisation; the events are the record
+                log.warning("Could not snapshot %s at version %s", aggregate_id, aggregate.version, exc_info=True)
+
+
+def _describe(cls: type[LedgerAggregate]) -> str:
+    return {
+        ClientRelationship: "relationship",
+        AccountManager: "account manager",
+        GiftRecipient: "gift recipient",
+        CompliancePolicy: "compliance policy",
+    }.get(cls, cls.__name__)

@@ -1,0 +1,99 @@
+"""Domain errors: every refused command raises one of these, and nothing is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+class DomainError(Exception):
+    """A command was refused by a rule of the domain; the message says what to do instead."""
+
+    code = "rule_violation"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> dict[str, Any]:
+        """Extra machine-readable fields for the caller (empty by default)."""
+        return {}
+
+
+class RuleViolation(DomainError):
+    """A domain rule refuses the command (closed relationship, contract already signed, ...)."""
+
+
+class InvalidInput(DomainError):
+    """A value given to a command is malformed (naive time, float money, unknown choice, ...)."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or [{"field": "", "message": message}]
+
+    def details(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+class NotFound(DomainError):
+    """The command or query names an aggregate that does not exist (yet)."""
+
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The acting principal's role or assignment does not allow the command."""
+
+    code = "forbidden"
+
+
+class VersionConflict(DomainError):
+    """A concurrent write won the race and retrying did not help."""
+
+    code = "version_conflict"
+
+
+class PreconditionFailed(DomainError):
+    """The caller expected the aggregate at a version that is no longer current."""
+
+    code = "precondition_failed"
+
+    def __init__(self, message: str, *, expected: int, actual: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+    def details(self) -> dict[str, Any]:
+        return {"expected_version": self.expected, "current_version": self.actual}
+
+
+@dataclass(frozen=True)
+class GiftRefusal:
+    """The figures behind a refused gift: the limit, what is already counted, what is left."""
+
+    limit: Decimal
+    counted_this_year: Decimal
+    headroom: Decimal
+    limit_year: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class GiftLimitExceeded(DomainError):
+    """The gift would take the recipient's counted total for the limit year past the limit."""
+
+    code = "gift_limit_exceeded"
+
+    def __init__(self, message: str, refusal: GiftRefusal) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "limit": str(self.refusal.limit),
+            "counted_this_year": str(self.refusal.counted_this_year),
+            "headroom": str(self.refusal.headroom),
+            "limit_year": self.refusal.limit_year,
+        }

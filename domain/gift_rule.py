@@ -1,0 +1,173 @@
+"""FINRA Rule 3220 as pure functions: counted values, limit years, the limit in force, the check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from domain.errors import GiftLimitExceeded, GiftRefusal, RuleViolation
+from domain.values import Frozen, GiftCategory, LimitYearKind, PositiveMoney, round_cents
+
+ZERO = Decimal("0.00")
+
+
+class LimitChange(Frozen):
+    """From `effective_from` on, gifts to one person may add up to `amount` per limit year."""
+
+    effective_from: date
+    amount: PositiveMoney
+
+
+FINRA_SCHEDULE: tuple[LimitChange, ...] = (
+    # Rule 3220's long-standing $100, then $300 from Regulatory Notice 26-05.
+    LimitChange(effective_from=date(1970, 1, 1), amount=Decimal("100.00")),
+    LimitChange(effective_from=date(2026, 3, 30), amount=Decimal("300.00")),
+)
+
+
+@dataclass(frozen=True)
+class LimitYear:
+    """The span of days whose gifts are added up against one limit."""
+
+    start: date
+    end: date
+    label: str
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class LimitYearPolicy(Frozen):
+    """How the limit year is drawn: the calendar year, a fiscal year, or the 365 days to the gift."""
+
+    kind: LimitYearKind = LimitYearKind.CALENDAR
+    start_month: Annotated[int, Field(ge=1, le=12)] | None = None
+
+    @model_validator(mode="after")
+    def _start_month_only_for_fiscal(self) -> LimitYearPolicy:
+        if self.kind is LimitYearKind.FISCAL and self.start_month is None:
+            msg = "a fiscal limit year needs start_month (1-12)"
+            raise ValueError(msg)
+        if self.kind is not LimitYearKind.FISCAL and self.start_month is not None:
+            msg = f"start_month applies only to a fiscal limit year, not {self.kind.value}"
+            raise ValueError(msg)
+        return self
+
+    def year_of(self, day: date) -> LimitYear:
+        """The limit year that a gift given on `day` is counted in."""
+        if self.kind is LimitYearKind.CALENDAR:
+            return LimitYear(date(day.year, 1, 1), date(day.year, 12, 31), str(day.year))
+        if self.kind is LimitYearKind.FISCAL:
+            assert self.start_month is not None
+            start_year = day.year if day.month >= self.start_month else day.year - 1
+            start = date(start_year, self.start_month, 1)
+            end = _add_year(start) - timedelta(days=1)
+            return LimitYear(start, end, f"{start.isoformat()}/{end.isoformat()}")
+        start = day - timedelta(days=364)
+        return LimitYear(start, day, f"{start.isoformat()}/{day.isoformat()}")
+
+
+def _add_year(day: date) -> date:
+    return date(day.year + 1, day.month, day.day)
+
+
+def limit_in_force(schedule: Sequence[LimitChange], day: date) -> Decimal:
+    """The limit on `day`: the latest change that took effect on or before it."""
+    in_force = [change for change in schedule if change.effective_from <= day]
+    if not in_force:
+        first = min(change.effective_from for change in schedule)
+        msg = f"No gift limit is in force on {day}: the schedule starts on {first}."
+        raise RuleViolation(msg)
+    return max(in_force, key=lambda change: change.effective_from).amount
+
+
+def counted_value(
+    *,
+    category: GiftCategory,
+    cost: Decimal,
+    market_value: Decimal | None = None,
+    face_value: Decimal | None = None,
+    recipients_count: int = 1,
+    representative_attended: bool = False,
+) -> Decimal:
+    """What one recipient's gift counts towards the limit, under the valuation rules of Rule 3220."""
+    if category is GiftCategory.TICKET and representative_attended:
+        msg = (
+            "A ticket to an event the representative attends is entertainment, not a gift: "
+            "record it as entertainment instead."
+        )
+        raise RuleViolation(msg)
+    if recipients_count < 1:
+        msg = "recipients_count must be at least 1."
+        raise RuleViolation(msg)
+    if not category.is_counted:
+        return ZERO
+    if category is GiftCategory.TICKET:
+        value = max(cost, face_value if face_value is not None else cost)
+    else:
+        value = max(cost, market_value if market_value is not None else cost)
+    return round_cents(value / recipients_count)
+
+
+@dataclass(frozen=True)
+class CountedGift:
+    """A gift as the limit sees it: when it was given and what it counts."""
+
+    gift_id: UUID
+    given_on: date
+    counted_value: Decimal
+
+
+def check_within_limit(
+    existing: Iterable[CountedGift],
+    new: CountedGift,
+    schedule: Sequence[LimitChange],
+    policy: LimitYearPolicy,
+) -> None:
+    """Refuses `new` if it takes any limit year it falls in past the limit in force.
+
+    The gift's own limit year is checked against the limit on its date; so is the
+    limit year of every later gift that the new one falls in (a gift recorded late
+    must not push an accepted gift's year over its limit).
+    """
+    if new.counted_value == ZERO:
+        return
+    gifts = [*existing, new]
+    later = [
+        gift
+        for gift in gifts
+        if gift.given_on > new.given_on and policy.year_of(gift.given_on).contains(new.given_on)
+    ]
+    for anchor in [new, *sorted(later, key=lambda gift: gift.given_on)]:
+        year = policy.year_of(anchor.given_on)
+        limit = limit_in_force(schedule, anchor.given_on)
+        total = sum((g.counted_value for g in gifts if year.contains(g.given_on)), ZERO)
+        if total > limit:
+            already = total - new.counted_value
+            headroom = max(ZERO, limit - already)
+            where = "" if anchor is new else f" (including a gift already given on {anchor.given_on})"
+            msg = (
+                f"Gift limit exceeded: this gift counts ${new.counted_value}, and ${already} is "
+                f"already counted for the limit year {year.label}{where}; the limit in force on "
+                f"{anchor.given_on} is ${limit}, so ${headroom} of headroom is left."
+            )
+            raise GiftLimitExceeded(
+                msg,
+                GiftRefusal(
+                    limit=limit,
+                    counted_this_year=already,
+                    headroom=headroom,
+                    limit_year=year.label,
+                ),
+            )
+
+
+def normalise_person(text: str) -> str:
+    """Case-folded with white space collapsed, so spellings of one name compare equal."""
+    return " ".join(text.casefold().split())

@@ -1,0 +1,145 @@
+"""The event store: a database URL turned into the library's settings, and its append-only tables.
+
+The `eventsourcing` library owns the tables and the writing; this module adds
+what an audit ledger needs on top: the database itself refuses UPDATE, DELETE
+(and, on PostgreSQL, TRUNCATE) of stored events, and each event's global
+position can be read back beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID, uuid4
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Identifier
+
+
+class UnsupportedDatabaseURL(ValueError):
+    """LEDGER_DATABASE_URL names a database the ledger cannot use."""
+
+
+def library_env(database_url: str) -> dict[str, str]:
+    """The `eventsourcing` settings for a `sqlite:///...` or `postgresql://...` URL."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        return _sqlite_env(database_url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return _postgres_env(database_url)
+    msg = (
+        f"Unsupported LEDGER_DATABASE_URL {database_url!r}: use sqlite:///path/to/ledger.sqlite3 "
+        "or postgresql://user:password@host:port/dbname"
+    )
+    raise UnsupportedDatabaseURL(msg)
+
+
+def _sqlite_env(database_url: str) -> dict[str, str]:
+    path = database_url.removeprefix("sqlite://").removeprefix("/")
+    if not path:
+        msg = f"LEDGER_DATABASE_URL {database_url!r} names no file: use sqlite:///path/to/ledger.sqlite3"
+        raise UnsupportedDatabaseURL(msg)
+    if path == ":memory:":
+        # One shared in-memory database per URL use, visible to every pooled connection.
+        path = f"file:ledger-{uuid4().hex}?mode=memory&cache=shared"
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": get_topic(AppendOnlySQLiteRecorder),
+    }
+
+
+def _postgres_env(database_url: str) -> dict[str, str]:
+    parts = urlsplit(database_url)
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        msg = f"LEDGER_DATABASE_URL {database_url!r} names no database: use postgresql://user@host:port/dbname"
+        raise UnsupportedDatabaseURL(msg)
+    query = parse_qs(parts.query)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        # Never the database-function insert path: with it, a reader following
+        # the global log can miss events written concurrently.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "APPLICATION_RECORDER_TOPIC": get_topic(AppendOnlyPostgresRecorder),
+    }
+    if "schema" in query:
+        env["POSTGRES_SCHEMA"] = query["schema"][0]
+    return env
+
+
+APPEND_ONLY_MESSAGE = "stored events are append-only"
+
+
+class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, with triggers that refuse UPDATE and DELETE of stored events."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.events_table_name
+        return [
+            *super().construct_create_table_statements(),
+            *(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
+                f"BEFORE {operation} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}: {operation} is refused'); END"
+                for operation in ("UPDATE", "DELETE")
+            ),
+        ]
+
+    def select_positions(self, originator_id: UUID) -> dict[int, int]:
+        """Each version of an aggregate with its global position."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version, rowid FROM {self.events_table_name} WHERE originator_id=?",
+                (originator_id.hex,),
+            )
+            return {row[0]: row[1] for row in c.fetchall()}
+
+
+class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, with a trigger that refuses UPDATE, DELETE and TRUNCATE."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        function = Identifier(f"{self.events_table_name}_refuse_change")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $body$ BEGIN "
+                "RAISE EXCEPTION USING MESSAGE = '{message}: ' || TG_OP || ' is refused', "
+                "ERRCODE = 'insufficient_privilege'; "
+                "END $body$"
+            ).format(schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE))
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE TRIGGER {trigger} "
+                "BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+            ).format(
+                trigger=Identifier(f"{self.events_table_name}_append_only"),
+                schema=schema,
+                table=Identifier(self.events_table_name),
+                function=function,
+            )
+        )
+        self._select_positions = SQL(
+            "SELECT originator_version, notification_id FROM {schema}.{table} WHERE originator_id = %s"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
+
+    def select_positions(self, originator_id: UUID) -> dict[int, int]:
+        """Each version of an aggregate with its global position."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_positions, (originator_id,), prepare=True)
+            return {row["originator_version"]: row["notification_id"] for row in curs.fetchall()}
