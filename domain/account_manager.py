@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -111,8 +111,8 @@ class AccountManager(LedgerAggregate):
         plans: dict[int, CompensationPlan]
 
     @classmethod
-    def register(cls, audit: Audit, *, name: str, email: str) -> AccountManager:
-        return cls._start(Registered, audit, id=uuid4(), name=name, email=email)
+    def register(cls, audit: Audit, *, name: str, email: str, id: UUID | None = None) -> AccountManager:  # noqa: A002
+        return cls._start(Registered, audit, id=id or uuid4(), name=name, email=email)
 
     def set_quota(self, audit: Audit, *, year: int, amount: Any) -> None:
         self.check_active()

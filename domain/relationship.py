@@ -487,12 +487,13 @@ class ClientRelationship(LedgerAggregate):
         industry: Industry | str,
         tier: Tier | str,
         account_manager: AccountManager,
+        id: UUID | None = None,  # noqa: A002
     ) -> ClientRelationship:
         account_manager.check_active()
         return cls._start(
             Opened,
             audit,
-            id=uuid4(),
+            id=id or uuid4(),
             client_name=client_name,
             client_kind=client_kind,
             industry=industry,
@@ -558,9 +559,10 @@ class ClientRelationship(LedgerAggregate):
         scheduled_for: datetime,
         location: str,
         staff: list[StaffMember] | list[dict[str, Any]],
+        demo_id: UUID | None = None,
     ) -> UUID:
         self.check_open()
-        demo_id = uuid4()
+        demo_id = demo_id or uuid4()
         self._record(
             DemoScheduled,
             audit,
@@ -585,10 +587,17 @@ class ClientRelationship(LedgerAggregate):
         self._record(DemoCancelled, audit, demo_id=demo_id, reason=reason)
 
     def propose_contract(
-        self, audit: Audit, *, title: str, value: Decimal | str, starts_on: date, ends_on: date
+        self,
+        audit: Audit,
+        *,
+        title: str,
+        value: Decimal | str,
+        starts_on: date,
+        ends_on: date,
+        contract_id: UUID | None = None,
     ) -> UUID:
         self.check_open()
-        contract_id = uuid4()
+        contract_id = contract_id or uuid4()
         self._record(
             ContractProposed,
             audit,

@@ -1,0 +1,1 @@
+"""Operators' entry points: the `ledger` command and the scripts behind it."""
