@@ -108,7 +108,13 @@ class Ledger(Application[UUID]):
         return self._result(manager, self.save(manager))
 
     def set_quota(
-        self, audit: Audit, account_manager_id: UUID, *, year: int, amount: Decimal | str, expected_version: int | None = None
+        self,
+        audit: Audit,
+        account_manager_id: UUID,
+        *,
+        year: int,
+        amount: Decimal | str,
+        expected_version: int | None = None,
     ) -> CommandResult:
         check_allowed(audit.principal, Action.MANAGE_ACCOUNT_MANAGERS)
 
@@ -175,7 +181,13 @@ class Ledger(Application[UUID]):
         return self._result(relationship, self.save(relationship))
 
     def assign_account_manager(
-        self, audit: Audit, relationship_id: UUID, *, account_manager_id: UUID, reason: str, expected_version: int | None = None
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        *,
+        account_manager_id: UUID,
+        reason: str,
+        expected_version: int | None = None,
     ) -> CommandResult:
         check_allowed(audit.principal, Action.ASSIGN)
 
@@ -190,12 +202,16 @@ class Ledger(Application[UUID]):
     def change_tier(
         self, audit: Audit, relationship_id: UUID, *, tier: Tier | str, expected_version: int | None = None
     ) -> CommandResult:
-        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.change_tier(audit, tier=tier))
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.change_tier(audit, tier=tier)
+        )
 
     def change_cadence(
         self, audit: Audit, relationship_id: UUID, *, days: int, expected_version: int | None = None
     ) -> CommandResult:
-        return self._on_relationship(audit, relationship_id, expected_version, lambda r: r.change_cadence(audit, days=days))
+        return self._on_relationship(
+            audit, relationship_id, expected_version, lambda r: r.change_cadence(audit, days=days)
+        )
 
     def log_contact(
         self,
@@ -257,10 +273,19 @@ class Ledger(Application[UUID]):
         return DemoScheduledResult(**vars(result), demo_id=demo_ids[-1])
 
     def reschedule_demo(
-        self, audit: Audit, relationship_id: UUID, demo_id: UUID, *, scheduled_for: datetime, expected_version: int | None = None
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        demo_id: UUID,
+        *,
+        scheduled_for: datetime,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_relationship(
-            audit, relationship_id, expected_version, lambda r: r.reschedule_demo(audit, demo_id=demo_id, scheduled_for=scheduled_for)
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.reschedule_demo(audit, demo_id=demo_id, scheduled_for=scheduled_for),
         )
 
     def complete_demo(
@@ -300,10 +325,19 @@ class Ledger(Application[UUID]):
         return ContractProposedResult(**vars(result), contract_id=contract_ids[-1])
 
     def sign_contract(
-        self, audit: Audit, relationship_id: UUID, contract_id: UUID, *, signed_on: date, expected_version: int | None = None
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        contract_id: UUID,
+        *,
+        signed_on: date,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_relationship(
-            audit, relationship_id, expected_version, lambda r: r.sign_contract(audit, contract_id=contract_id, signed_on=signed_on)
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.sign_contract(audit, contract_id=contract_id, signed_on=signed_on),
         )
 
     def terminate_contract(
@@ -369,7 +403,9 @@ class Ledger(Application[UUID]):
 
         def attempt() -> GiftResult:
             relationship = self._load(ClientRelationship, relationship_id, expected_version)
-            check_allowed(audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id)
+            check_allowed(
+                audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
+            )
             relationship.check_open()
             policy = self.gift_policy()
             try:
@@ -564,7 +600,9 @@ class Ledger(Application[UUID]):
     ) -> CommandResult:
         def attempt() -> CommandResult:
             relationship = self._load(ClientRelationship, relationship_id, expected_version)
-            check_allowed(audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id)
+            check_allowed(
+                audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
+            )
             command(relationship)
             return self._result(relationship, self.save(relationship))
 
@@ -584,12 +622,19 @@ class Ledger(Application[UUID]):
         raise VersionConflict(msg)
 
     def _load(
-        self, cls: type[TAggregate], aggregate_id: UUID, expected_version: int | None = None, *, version: int | None = None
+        self,
+        cls: type[TAggregate],
+        aggregate_id: UUID,
+        expected_version: int | None = None,
+        *,
+        version: int | None = None,
     ) -> TAggregate:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
-            raise NotFound(f"No {_describe(cls)} {aggregate_id}" + (f" at version {version}." if version else ".")) from None
+            raise NotFound(
+                f"No {_describe(cls)} {aggregate_id}" + (f" at version {version}." if version else ".")
+            ) from None
         if not isinstance(aggregate, cls):
             msg = f"No {_describe(cls)} {aggregate_id}."
             raise NotFound(msg)
@@ -614,7 +659,9 @@ class Ledger(Application[UUID]):
 
     def _event_at(self, relationship: ClientRelationship, version: int) -> LedgerEvent:
         if not 1 <= version <= relationship.version:
-            msg = f"The relationship has versions 1 to {relationship.version}; there is no version {version} to correct."
+            msg = (
+                f"The relationship has versions 1 to {relationship.version}; there is no version {version} to correct."
+            )
             raise NotFound(msg)
         return self._event_version(relationship.id, version)
 

@@ -115,7 +115,4 @@ class GiftRecipient(LedgerAggregate):
         )
 
     def counted_gifts(self) -> list[CountedGift]:
-        return [
-            CountedGift(gift_id=g.gift_id, given_on=g.given_on, counted_value=g.counted_value)
-            for g in self.gifts
-        ]
+        return [CountedGift(gift_id=g.gift_id, given_on=g.given_on, counted_value=g.counted_value) for g in self.gifts]

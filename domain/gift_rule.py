@@ -140,9 +140,7 @@ def check_within_limit(
         return
     gifts = [*existing, new]
     later = [
-        gift
-        for gift in gifts
-        if gift.given_on > new.given_on and policy.year_of(gift.given_on).contains(new.given_on)
+        gift for gift in gifts if gift.given_on > new.given_on and policy.year_of(gift.given_on).contains(new.given_on)
     ]
     for anchor in [new, *sorted(later, key=lambda gift: gift.given_on)]:
         year = policy.year_of(anchor.given_on)

@@ -123,9 +123,7 @@ class LedgerAggregate(BaseAggregate[UUID]):
     @classmethod
     def _start(cls, event_class: type[LedgerCreated], audit: Audit, *, id: UUID, **data: Any) -> Self:  # noqa: A002
         try:
-            return cls._create(
-                event_class, id=id, timestamp=utc_now(), **audit.event_fields(), **data
-            )
+            return cls._create(event_class, id=id, timestamp=utc_now(), **audit.event_fields(), **data)
         except ValidationError as error:
             raise validation_failure(error) from None
 
@@ -134,9 +132,7 @@ class LedgerAggregate(BaseAggregate[UUID]):
         # server's clock does: "as recorded at T" then has one answer.
         recorded_at = max(utc_now(), self.modified_on)
         try:
-            self.trigger_event(
-                event_class, timestamp=recorded_at, **audit.event_fields(), **data
-            )
+            self.trigger_event(event_class, timestamp=recorded_at, **audit.event_fields(), **data)
         except ValidationError as error:
             raise validation_failure(error) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -85,7 +86,9 @@ class RelationshipEvent(LedgerEvent):
     """The field naming what the event is about (a contract, a demo), so a correction can find it."""
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         """Evolves current state for a correction of an event of this type (none by default)."""
 
 
@@ -115,7 +118,9 @@ class Opened(LedgerCreated, RelationshipEvent):
         aggregate.gifts_given = 0
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         for name, value in changes.items():
             setattr(aggregate, name, value)
 
@@ -169,7 +174,9 @@ class ContactLogged(RelationshipEvent):
             aggregate.next_follow_up_on = self.next_follow_up_on
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         if corrects_version == aggregate.last_contact_version:
             aggregate.last_contact_at = changes.get("occurred_at", aggregate.last_contact_at)
             if "next_follow_up_on" in changes:
@@ -193,7 +200,9 @@ class ProductIntroduced(RelationshipEvent):
         aggregate.products[self.product] = self.outcome
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         if "outcome" in changes:
             aggregate.products[target] = changes["outcome"]
 
@@ -213,7 +222,9 @@ class DemoScheduled(RelationshipEvent):
     target_field: ClassVar = "demo_id"
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         _update(aggregate.demos[UUID(target)], changes)
 
     @staticmethod
@@ -253,7 +264,9 @@ class DemoCompleted(RelationshipEvent):
         demo.outcome = self.outcome
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         _update(aggregate.demos[UUID(target)], changes)
 
 
@@ -290,7 +303,9 @@ class ContractProposed(RelationshipEvent):
         )
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         _update(aggregate.contracts[UUID(target)], changes)
 
 
@@ -315,7 +330,9 @@ class ContractSigned(RelationshipEvent):
     target_field: ClassVar = "contract_id"
 
     @classmethod
-    def apply_correction(cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]) -> None:
+    def apply_correction(
+        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
+    ) -> None:
         _update(aggregate.contracts[UUID(target)], changes)
 
 
@@ -367,10 +384,7 @@ class EntertainmentProvided(RelationshipEvent):
     @model_validator(mode="after")
     def _representative_attends(self) -> EntertainmentProvided:
         if not self.representative_attended:
-            msg = (
-                "entertainment the representative does not attend is a gift: "
-                "record it as a gift of category 'ticket'"
-            )
+            msg = "entertainment the representative does not attend is a gift: record it as a gift of category 'ticket'"
             raise ValueError(msg)
         return self
 
@@ -428,11 +442,15 @@ def _update(entity: BaseModel, changes: dict[str, Any]) -> None:
         setattr(entity, name, value)
 
 
+@lru_cache
+def _field_adapter(event_class: type[RelationshipEvent], name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(event_class.model_fields[name].annotation)
+
+
 def _typed_changes(event_class: type[RelationshipEvent], changes: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: TypeAdapter(event_class.model_fields[name].annotation).validate_python(value)
-        for name, value in changes.items()
-    }
+    # Stored changes are JSON values (validated when the correction was made);
+    # they are typed again here so that state holds dates, decimals and enums.
+    return {name: _field_adapter(event_class, name).validate_python(value) for name, value in changes.items()}
 
 
 # -- The aggregate -----------------------------------------------------------
@@ -613,7 +631,10 @@ class ClientRelationship(LedgerAggregate):
         self.check_open()
         contract = self.contract(contract_id)
         if contract.status is not ContractStatus.PROPOSED:
-            msg = f"Contract {contract.title!r} is {contract.status}; only a proposed contract can be signed, and only once."
+            msg = (
+                f"Contract {contract.title!r} is {contract.status}; "
+                "only a proposed contract can be signed, and only once."
+            )
             raise RuleViolation(msg)
         self._record(
             ContractSigned,
@@ -662,9 +683,7 @@ class ClientRelationship(LedgerAggregate):
             representative_attended=representative_attended,
         )
 
-    def correct_entry(
-        self, audit: Audit, *, original: LedgerEvent, reason: str, changes: dict[str, Any]
-    ) -> None:
+    def correct_entry(self, audit: Audit, *, original: LedgerEvent, reason: str, changes: dict[str, Any]) -> None:
         """Corrects fields of the earlier event `original` (read from this relationship's history)."""
         self.check_open()
         assert original.originator_id == self.id
@@ -735,7 +754,10 @@ class ClientRelationship(LedgerAggregate):
             msg = f"{event_class.__name__} cannot have {', '.join(unknown)} corrected; correctable fields: {allowed}."
             raise InvalidInput(msg, [{"field": f"changes.{name}", "message": "not correctable"} for name in unknown])
         contract_id = getattr(original, "contract_id", None)
-        if isinstance(original, ContractProposed) and self.contract(original.contract_id).status is not ContractStatus.PROPOSED:
+        if (
+            isinstance(original, ContractProposed)
+            and self.contract(original.contract_id).status is not ContractStatus.PROPOSED
+        ):
             msg = "The contract has been signed since it was proposed; correct the signature instead."
             raise RuleViolation(msg)
         if contract_id is not None and self.contract(contract_id).status is ContractStatus.TERMINATED:
@@ -750,4 +772,3 @@ class ClientRelationship(LedgerAggregate):
         except ValidationError as error:
             raise validation_failure(error) from None
         return corrected.model_dump(mode="json", include=set(changes))
-

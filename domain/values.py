@@ -20,8 +20,8 @@ def round_cents(amount: Decimal) -> Decimal:
 
 def _exact_decimal(value: Any) -> Any:
     # Floats cannot hold cents exactly, so they are refused rather than converted.
-    if isinstance(value, bool) or isinstance(value, float):
-        msg = "must be a decimal string such as \"1250.00\", not a float"
+    if isinstance(value, (bool, float)):
+        msg = 'must be a decimal string such as "1250.00", not a float'
         raise ValueError(msg)
     if isinstance(value, str):
         try:
@@ -70,9 +70,7 @@ Money = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_two_
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
 
-Rate = Annotated[
-    Decimal, BeforeValidator(_exact_decimal), AfterValidator(_finite), AfterValidator(_not_negative)
-]
+Rate = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_finite), AfterValidator(_not_negative)]
 """A non-negative decimal ratio such as a commission rate ("0.05"), never a float."""
 
 Timestamp = AwareDatetime
