@@ -444,7 +444,9 @@ def _update(entity: BaseModel, changes: dict[str, Any]) -> None:
 
 @lru_cache
 def _field_adapter(event_class: type[RelationshipEvent], name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(event_class.model_fields[name].annotation)
+    annotation = event_class.model_fields[name].annotation
+    assert annotation is not None
+    return TypeAdapter(annotation)
 
 
 def _typed_changes(event_class: type[RelationshipEvent], changes: dict[str, Any]) -> dict[str, Any]:
