@@ -39,6 +39,18 @@ def seed(
     typer.echo(summary.describe())
 
 
+@app.command()
+def demo() -> None:
+    """Fills an empty ledger with a realistic example history, then prints a summary of the ledger."""
+    from scripts.demo import ensure_demo, summarise
+
+    settings = Settings.from_env()
+    with build_ledger(settings) as ledger:
+        seeded = ensure_demo(ledger, progress=True)
+        typer.echo(f"Ledger at {settings.database_url} ({'demo history seeded' if seeded else 'already had history'}):")
+        typer.echo(summarise(ledger).describe())
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,84 @@
+"""The demo ledger: seeded once into an empty store, then summarised for a new user."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from domain.application import Ledger
+from domain.gift_recipient import GiftReceived
+from domain.model import LedgerEvent
+from domain.relationship import Closed, ContractSigned, Opened, Reopened
+from scripts.seed import SeedPlan, seed_ledger
+
+DEMO_PLAN = SeedPlan(managers=8, relationships=60, events=3_000, random_seed=2026)
+
+
+def ensure_demo(ledger: Ledger, *, progress: bool) -> bool:
+    """Seeds the demo history into an empty ledger; returns False (and writes nothing) if it is not empty."""
+    if ledger.recorder.max_notification_id():
+        return False
+    seed_ledger(ledger, DEMO_PLAN, progress=progress)
+    return True
+
+
+def all_events(ledger: Ledger, page: int = 1_000) -> Iterator[LedgerEvent]:
+    """Every stored event in global order, read a page at a time."""
+    start = 1
+    while notifications := ledger.recorder.select_notifications(start=start, limit=page):
+        for notification in notifications:
+            yield ledger.mapper.to_domain_event(notification)  # type: ignore[misc]
+        start = notifications[-1].id + 1
+
+
+@dataclass
+class LedgerSummary:
+    """What a new user wants to see first: how much is in the ledger and where it stands."""
+
+    events: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    open_relationships: set[UUID] = field(default_factory=set)
+    signed_value: Decimal = Decimal("0.00")
+    counted_by_recipient_year: Counter[tuple[UUID, int]] = field(default_factory=Counter)
+    limits: dict[tuple[UUID, int], Decimal] = field(default_factory=dict)
+
+    def add(self, event: LedgerEvent) -> None:
+        self.events += 1
+        self.by_type[type(event).__name__] += 1
+        if isinstance(event, Opened | Reopened):
+            self.open_relationships.add(event.originator_id)
+        elif isinstance(event, Closed):
+            self.open_relationships.discard(event.originator_id)
+        elif isinstance(event, ContractSigned):
+            self.signed_value += event.value
+        elif isinstance(event, GiftReceived):
+            key = (event.originator_id, event.given_on.year)
+            self.counted_by_recipient_year[key] += event.counted_value  # type: ignore[assignment]
+            self.limits[key] = event.limit
+
+    def describe(self) -> str:
+        near = [
+            key
+            for key, total in self.counted_by_recipient_year.items()
+            if key[1] == date.today().year and total >= Decimal("0.8") * self.limits[key]
+        ]
+        lines = [
+            f"{self.events:,} events: {self.by_type['Registered']} account managers, "
+            f"{self.by_type['Opened']} relationships ({len(self.open_relationships)} open)",
+            f"{self.by_type['ContactLogged']:,} contacts, {self.by_type['DemoScheduled']:,} demos, "
+            f"{self.by_type['ContractSigned']:,} contracts signed worth ${self.signed_value:,}",
+            f"{self.by_type['GiftGiven']:,} gifts to {len({k[0] for k in self.counted_by_recipient_year})} people; "
+            f"{len(near)} of them above 80 % of this year's limit",
+        ]
+        return "\n".join(lines)
+
+
+def summarise(ledger: Ledger) -> LedgerSummary:
+    summary = LedgerSummary()
+    for event in all_events(ledger):
+        summary.add(event)
+    return summary
