@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -9,15 +10,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import RecordConflictError, Recording
 from eventsourcing.utils import get_topic
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from domain.account_manager import AccountManager, CompensationPlan
+from domain.account_manager import AccountManager, CompensationPlan, Name
 from domain.compliance_policy import POLICY_ID, CompliancePolicy
 from domain.errors import InvalidInput, NotFound, PreconditionFailed, VersionConflict
 from domain.gift_recipient import GiftRecipient
@@ -25,7 +26,7 @@ from domain.gift_rule import counted_value
 from domain.mapper import PydanticMapper
 from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, validation_failure
 from domain.permissions import Action, check_allowed
-from domain.relationship import ClientRelationship, Recipient, StaffMember
+from domain.relationship import ClientRelationship, ContactLogged, Recipient, StaffMember, Text
 from domain.values import (
     Audit,
     Frozen,
@@ -77,15 +78,15 @@ class GiftResult(CommandResult):
 class GiftDetails(Frozen):
     """A gift as a command gives it, validated before it is valued."""
 
-    recipient_name: str
-    recipient_employer: str
-    description: str
+    recipient_name: Name
+    recipient_employer: Name
+    description: Text
     given_on: date
     category: GiftCategory
     cost: PositiveMoney
     market_value: NonNegativeMoney | None = None
     face_value: NonNegativeMoney | None = None
-    recipients_count: int = 1
+    recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
     representative_attended: bool = False
 
 
@@ -434,7 +435,7 @@ class Ledger(Application[UUID]):
                 representative_attended=gift.representative_attended,
                 counted_value=value,
             )
-            result = self._result(relationship, self.save(relationship, recipient))
+            result = self._result(relationship, self.save(relationship, recipient, policy))
             return GiftResult(**vars(result), gift_id=gift_id, recipient_id=recipient_id, counted_value=value)
 
         return self._retrying(attempt)
@@ -477,7 +478,8 @@ class Ledger(Application[UUID]):
     ) -> CommandResult:
         def correct(relationship: ClientRelationship) -> None:
             original = self._event_at(relationship, corrects_version)
-            relationship.correct_entry(audit, original=original, reason=reason, changes=changes)
+            history = self.history(relationship_id) if isinstance(original, ContactLogged) else ()
+            relationship.correct_entry(audit, original=original, reason=reason, changes=changes, history=history)
 
         return self._on_relationship(audit, relationship_id, expected_version, correct)
 
@@ -494,16 +496,22 @@ class Ledger(Application[UUID]):
     # -- compliance policy --
 
     def gift_policy(self) -> CompliancePolicy:
-        """The firm's gift policy, established with FINRA's schedule the first time it is needed."""
+        """The firm's gift policy; until one is stored, FINRA's schedule with calendar years, not yet saved.
+
+        Whoever changes the policy (or gives the first gift) saves its establishment
+        in the same transaction, so reading it never writes anything.
+        """
         try:
             return self._load(CompliancePolicy, POLICY_ID)
         except NotFound:
-            policy = CompliancePolicy.establish(Audit(principal=SYSTEM, correlation_id="establish-gift-policy"))
-            try:
+            return CompliancePolicy.establish(Audit(principal=SYSTEM, correlation_id="establish-gift-policy"))
+
+    def establish_gift_policy(self) -> None:
+        """Stores the default gift policy if none is stored yet (idempotent, safe to race)."""
+        policy = self.gift_policy()
+        if policy.pending_events:
+            with contextlib.suppress(RecordConflictError):
                 self.save(policy)
-            except RecordConflictError:
-                return self._load(CompliancePolicy, POLICY_ID)
-            return policy
 
     def schedule_gift_limit(
         self, audit: Audit, *, effective_from: date, amount: Decimal | str, expected_version: int | None = None
@@ -637,6 +645,9 @@ class Ledger(Application[UUID]):
             ) from None
         if not isinstance(aggregate, cls):
             msg = f"No {_describe(cls)} {aggregate_id}."
+            raise NotFound(msg)
+        if version is not None and aggregate.version != version:
+            msg = f"{_describe(cls).capitalize()} {aggregate_id} has versions 1 to {aggregate.version}, not {version}."
             raise NotFound(msg)
         return self._checked_version(aggregate, expected_version)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -113,6 +114,7 @@ class Opened(LedgerCreated, RelationshipEvent):
         aggregate.last_contact_version = None
         aggregate.next_follow_up_on = None
         aggregate.products = {}
+        aggregate.product_versions = {}
         aggregate.demos = {}
         aggregate.contracts = {}
         aggregate.gifts_given = 0
@@ -173,18 +175,6 @@ class ContactLogged(RelationshipEvent):
             aggregate.last_contact_version = self.originator_version
             aggregate.next_follow_up_on = self.next_follow_up_on
 
-    @classmethod
-    def apply_correction(
-        cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
-    ) -> None:
-        if corrects_version == aggregate.last_contact_version:
-            aggregate.last_contact_at = changes.get("occurred_at", aggregate.last_contact_at)
-            if "next_follow_up_on" in changes:
-                aggregate.next_follow_up_on = changes["next_follow_up_on"]
-        elif "occurred_at" in changes and changes["occurred_at"] >= aggregate.last_contact_at:
-            aggregate.last_contact_at = changes["occurred_at"]
-            aggregate.last_contact_version = corrects_version
-
 
 class ProductIntroduced(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.ProductIntroduced"
@@ -198,12 +188,14 @@ class ProductIntroduced(RelationshipEvent):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.products[self.product] = self.outcome
+        aggregate.product_versions[self.product] = self.originator_version
 
     @classmethod
     def apply_correction(
         cls, aggregate: Any, corrects_version: int, target: str | None, changes: dict[str, Any]
     ) -> None:
-        if "outcome" in changes:
+        # Only the latest introduction of a product says where it stands now.
+        if "outcome" in changes and aggregate.product_versions.get(target) == corrects_version:
             aggregate.products[target] = changes["outcome"]
 
 
@@ -389,8 +381,20 @@ class EntertainmentProvided(RelationshipEvent):
         return self
 
 
+class LatestContact(Frozen):
+    """The contact that is the relationship's latest, by when it happened."""
+
+    version: int
+    occurred_at: Timestamp
+    next_follow_up_on: date | None
+
+
 class EntryCorrected(RelationshipEvent):
-    """An earlier event is corrected: `changes` holds the corrected values of its fields."""
+    """An earlier event is corrected: `changes` holds the corrected values of its fields.
+
+    Where a contact is corrected, `latest_contact` records which contact is the
+    latest afterwards, worked out from the whole history when the correction was made.
+    """
 
     TOPIC = "ledger:ClientRelationship.EntryCorrected"
     corrects_version: Annotated[int, Field(ge=1)]
@@ -398,11 +402,44 @@ class EntryCorrected(RelationshipEvent):
     target: str | None = None
     reason: Reason
     changes: dict[str, Any]
+    latest_contact: LatestContact | None = None
 
     def apply(self, aggregate: Any) -> None:
         corrected_class = _CORRECTABLE[self.corrected_type]
         typed = _typed_changes(corrected_class, self.changes)
         corrected_class.apply_correction(aggregate, self.corrects_version, self.target, typed)
+        if self.latest_contact is not None:
+            aggregate.last_contact_version = self.latest_contact.version
+            aggregate.last_contact_at = self.latest_contact.occurred_at
+            aggregate.next_follow_up_on = self.latest_contact.next_follow_up_on
+
+
+def latest_contact(history: Iterable[LedgerEvent], correction: tuple[int, dict[str, Any]]) -> LatestContact | None:
+    """The latest contact once `correction` (a version and its typed changes) is applied to `history`."""
+    contacts: dict[int, dict[str, Any]] = {}
+    corrections = [*_contact_corrections(history, contacts), correction]
+    for version, changes in corrections:
+        contacts[version] = {**contacts[version], **changes}
+    if not contacts:
+        return None
+    # Ties go to the contact logged later, as when contacts are logged.
+    version, contact = max(contacts.items(), key=lambda item: (item[1]["occurred_at"], item[0]))
+    return LatestContact(
+        version=version, occurred_at=contact["occurred_at"], next_follow_up_on=contact["next_follow_up_on"]
+    )
+
+
+def _contact_corrections(
+    history: Iterable[LedgerEvent], contacts: dict[int, dict[str, Any]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    for event in history:
+        if isinstance(event, ContactLogged):
+            contacts[event.originator_version] = {
+                "occurred_at": event.occurred_at,
+                "next_follow_up_on": event.next_follow_up_on,
+            }
+        elif isinstance(event, EntryCorrected) and event.corrected_type == ContactLogged.TOPIC:
+            yield event.corrects_version, _typed_changes(ContactLogged, event.changes)
 
 
 class Closed(RelationshipEvent):
@@ -475,6 +512,7 @@ class ClientRelationship(LedgerAggregate):
         last_contact_version: int | None
         next_follow_up_on: date | None
         products: dict[str, IntroductionOutcome]
+        product_versions: dict[str, int]
         demos: dict[UUID, Demo]
         contracts: dict[UUID, Contract]
         gifts_given: int
@@ -491,6 +529,7 @@ class ClientRelationship(LedgerAggregate):
         last_contact_version: int | None
         next_follow_up_on: date | None
         products: dict[str, IntroductionOutcome]
+        product_versions: dict[str, int]
         demos: dict[UUID, Demo]
         contracts: dict[UUID, Contract]
         gifts_given: int
@@ -685,8 +724,16 @@ class ClientRelationship(LedgerAggregate):
             representative_attended=representative_attended,
         )
 
-    def correct_entry(self, audit: Audit, *, original: LedgerEvent, reason: str, changes: dict[str, Any]) -> None:
-        """Corrects fields of the earlier event `original` (read from this relationship's history)."""
+    def correct_entry(
+        self,
+        audit: Audit,
+        *,
+        original: LedgerEvent,
+        reason: str,
+        changes: dict[str, Any],
+        history: Iterable[LedgerEvent] = (),
+    ) -> None:
+        """Corrects fields of the earlier event `original`; a contact's correction also needs the `history`."""
         self.check_open()
         assert original.originator_id == self.id
         corrected_type = get_topic(type(original))
@@ -700,6 +747,10 @@ class ClientRelationship(LedgerAggregate):
         self.check_correction(event_class, original, changes)
         normalised = self.validated_changes(original, changes)
         target = getattr(original, event_class.target_field) if event_class.target_field else None
+        latest = None
+        if isinstance(original, ContactLogged):
+            typed = _typed_changes(ContactLogged, normalised)
+            latest = latest_contact(history, (original.originator_version, typed))
         self._record(
             EntryCorrected,
             audit,
@@ -708,6 +759,7 @@ class ClientRelationship(LedgerAggregate):
             target=None if target is None else str(target),
             reason=reason,
             changes=normalised,
+            latest_contact=latest,
         )
 
     def close(self, audit: Audit, *, reason: str) -> None:

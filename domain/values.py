@@ -11,6 +11,8 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 CENT = Decimal("0.01")
+MONEY_CEILING = Decimal("1e15")
+"""Amounts are below a quadrillion: far above any real figure, well within exact arithmetic."""
 
 
 def round_cents(amount: Decimal) -> Decimal:
@@ -35,6 +37,9 @@ def _exact_decimal(value: Any) -> Any:
 def _two_places(value: Decimal) -> Decimal:
     if not value.is_finite():
         msg = "must be a finite amount"
+        raise ValueError(msg)
+    if abs(value) >= MONEY_CEILING:
+        msg = "must be less than 1,000,000,000,000,000"
         raise ValueError(msg)
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
