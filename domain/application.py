@@ -6,7 +6,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -100,6 +100,11 @@ class Ledger(Application[UUID]):
 
     max_attempts = 12
     """How often a command that lost an optimistic-concurrency race is re-run before it gives up."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.on_saved: list[Callable[[int], None]] = []
+        """Called with the last position after each save (e.g. to wake the projections)."""
 
     # -- account managers --
 
@@ -689,6 +694,12 @@ class Ledger(Application[UUID]):
     def _result(aggregate: LedgerAggregate, recordings: Sequence[Recording[UUID]]) -> CommandResult:
         position = max(recording.notification.id for recording in recordings)
         return CommandResult(id=aggregate.id, version=aggregate.version, position=position)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if recordings and self.on_saved:
+            position = max(recording.notification.id for recording in recordings)
+            for listener in list(self.on_saved):
+                listener(position)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # Snapshot from the aggregate in hand rather than re-reading it, and never

@@ -1,0 +1,305 @@
+"""The gift register: every gift per recipient and limit year, the limit and headroom, and the exceptions.
+
+The limit year and limit are worked out on reading, with the policy in force,
+from the stored facts (each gift's date, counted value and the limit recorded
+when it was accepted).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from eventsourcing.dispatch import singledispatchmethod
+
+from domain.compliance_policy import GiftLimitScheduled, LimitYearPolicyChanged, PolicyEstablished
+from domain.gift_recipient import GiftReceived, RecipientRegistered
+from domain.gift_rule import FINRA_SCHEDULE, LimitChange, LimitYear, LimitYearPolicy, limit_in_force
+from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
+from domain.values import LimitYearKind
+from projections.base import Batch, LedgerProjection, Row, cents, day_text, money, utc_text
+from projections.store import Table, ViewStore
+
+NEAR_LIMIT = Decimal("0.8")
+SPLIT_WINDOW = timedelta(days=7)
+
+RECIPIENTS = Table(
+    "gr_recipients", (("recipient_id", "text"), ("name", "text"), ("employer", "text")), key=("recipient_id",)
+)
+GIFTS = Table(
+    "gr_gifts",
+    (
+        ("gift_id", "text"),
+        ("recipient_id", "text"),
+        ("relationship_id", "text"),
+        ("account_manager_id", "text"),
+        ("given_on", "text"),
+        ("category", "text"),
+        ("description", "text"),
+        ("cost_cents", "int"),
+        ("counted_cents", "int"),
+        ("limit_cents", "int"),
+        ("limit_year", "text"),
+        ("recorded_at", "text"),
+        ("position", "int"),
+    ),
+    key=("gift_id",),
+    indexes=(("given_on",), ("recipient_id", "given_on")),
+)
+RELATIONSHIP_MANAGERS = Table(
+    "gr_relationship_managers", (("relationship_id", "text"), ("account_manager_id", "text")), key=("relationship_id",)
+)
+POLICY = Table("gr_policy", (("id", "int"), ("limit_schedule", "text"), ("limit_year", "text")), key=("id",))
+
+
+class GiftRegisterProjection(LedgerProjection):
+    """Gifts by recipient, with what each counted and the limit it was accepted under."""
+
+    name = "gift_register"
+    tables = (RECIPIENTS, GIFTS, RELATIONSHIP_MANAGERS, POLICY)
+
+    @singledispatchmethod
+    def handle(self, event: Any, batch: Batch, position: int) -> None:
+        """Events this view does not show are passed over."""
+
+    @handle.register
+    def _(self, event: Opened, batch: Batch, position: int) -> None:
+        batch.put(
+            "gr_relationship_managers",
+            {"relationship_id": str(event.originator_id), "account_manager_id": str(event.account_manager_id)},
+        )
+
+    @handle.register
+    def _(self, event: AccountManagerAssigned, batch: Batch, position: int) -> None:
+        batch.update(
+            "gr_relationship_managers", (str(event.originator_id),), account_manager_id=str(event.account_manager_id)
+        )
+
+    @handle.register
+    def _(self, event: RecipientRegistered, batch: Batch, position: int) -> None:
+        batch.put(
+            "gr_recipients", {"recipient_id": str(event.originator_id), "name": event.name, "employer": event.employer}
+        )
+
+    @handle.register
+    def _(self, event: GiftGiven, batch: Batch, position: int) -> None:
+        manager = batch.get("gr_relationship_managers", str(event.originator_id))
+        self._merge_gift(
+            batch,
+            str(event.gift_id),
+            recipient_id=str(event.recipient.recipient_id),
+            relationship_id=str(event.originator_id),
+            account_manager_id=manager["account_manager_id"] if manager else None,
+            given_on=day_text(event.given_on),
+            category=event.category.value,
+            description=event.description,
+            cost_cents=cents(event.cost),
+            counted_cents=cents(event.counted_value),
+            recorded_at=utc_text(event.recorded_at),
+            position=position,
+        )
+
+    @handle.register
+    def _(self, event: GiftReceived, batch: Batch, position: int) -> None:
+        self._merge_gift(
+            batch,
+            str(event.gift_id),
+            recipient_id=str(event.originator_id),
+            relationship_id=str(event.relationship_id),
+            given_on=day_text(event.given_on),
+            counted_cents=cents(event.counted_value),
+            limit_cents=cents(event.limit),
+            limit_year=event.limit_year,
+        )
+
+    @staticmethod
+    def _merge_gift(batch: Batch, gift_id: str, **values: Any) -> None:
+        # A gift is two events in one transaction (the relationship's and the
+        # recipient's); whichever comes first creates the row, the other fills it in.
+        row = batch.get("gr_gifts", gift_id) or dict.fromkeys(GIFTS.column_names) | {"gift_id": gift_id}
+        row.update(values)
+        batch.put("gr_gifts", row)
+
+    @handle.register
+    def _(self, event: EntryCorrected, batch: Batch, position: int) -> None:
+        if event.corrected_type == GiftGiven.TOPIC and event.target and "description" in event.changes:
+            batch.update("gr_gifts", (event.target,), description=event.changes["description"])
+
+    @handle.register
+    def _(self, event: PolicyEstablished, batch: Batch, position: int) -> None:
+        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(event.limit_schedule), "limit_year": _dump(event.limit_year)})
+
+    @handle.register
+    def _(self, event: GiftLimitScheduled, batch: Batch, position: int) -> None:
+        policy = batch.get("gr_policy", 1)
+        schedule = [c for c in _schedule(policy) if c.effective_from != event.effective_from]
+        schedule.append(LimitChange(effective_from=event.effective_from, amount=event.amount))
+        schedule.sort(key=lambda change: change.effective_from)
+        limit_year = policy["limit_year"] if policy else _dump(LimitYearPolicy())
+        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(schedule), "limit_year": limit_year})
+
+    @handle.register
+    def _(self, event: LimitYearPolicyChanged, batch: Batch, position: int) -> None:
+        policy = batch.get("gr_policy", 1)
+        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(_schedule(policy)), "limit_year": _dump(event.limit_year)})
+
+
+def _dump(value: Any) -> str:
+    if isinstance(value, list):
+        return orjson.dumps([item.model_dump(mode="json") for item in value]).decode()
+    return str(value.model_dump_json())
+
+
+def _schedule(policy: Row | None) -> list[LimitChange]:
+    if policy is None:
+        return list(FINRA_SCHEDULE)
+    return [LimitChange.model_validate(item) for item in orjson.loads(policy["limit_schedule"])]
+
+
+# -- reading -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredGift:
+    gift_id: str
+    relationship_id: str | None
+    account_manager_id: str | None
+    given_on: date
+    category: str | None
+    description: str | None
+    cost: Decimal
+    counted_value: Decimal
+    limit: Decimal | None
+    limit_year: str | None
+    position: int | None
+
+
+@dataclass
+class RecipientYear:
+    """One recipient's gifts in one limit year, against the limit in force."""
+
+    recipient_id: str
+    name: str
+    employer: str
+    limit_year: str
+    limit: Decimal
+    gifts: list[RegisteredGift] = field(default_factory=list)
+
+    @property
+    def counted_total(self) -> Decimal:
+        return sum((gift.counted_value for gift in self.gifts), Decimal("0.00"))
+
+    @property
+    def headroom(self) -> Decimal:
+        return max(Decimal("0.00"), self.limit - self.counted_total)
+
+
+@dataclass(frozen=True)
+class GiftException:
+    """A gift worth a compliance officer's look: `near_limit` (the year's total passed 80 % of the limit
+    with it) or `split` (another counted gift to the same person within 7 days)."""
+
+    kind: str
+    recipient_id: str
+    name: str
+    employer: str
+    gift: RegisteredGift
+    counted_total: Decimal
+    limit: Decimal
+    related_gift_ids: tuple[str, ...] = ()
+
+
+class GiftRegisterReader:
+    """Queries over the gift register."""
+
+    def __init__(self, view: ViewStore) -> None:
+        self.view = view
+
+    def policy(self) -> tuple[list[LimitChange], LimitYearPolicy]:
+        with self.view.reading() as cursor:
+            row = cursor.execute("SELECT id, limit_schedule, limit_year FROM gr_policy WHERE id = 1").fetchone()
+        if row is None:
+            return list(FINRA_SCHEDULE), LimitYearPolicy()
+        return _schedule(dict(zip(POLICY.column_names, row, strict=True))), LimitYearPolicy.model_validate_json(row[2])
+
+    @staticmethod
+    def window(policy: LimitYearPolicy, year: int, today: date) -> LimitYear:
+        """The limit year called `year`: the calendar year, the fiscal year starting in it, or the 12 months to today."""
+        if policy.kind is LimitYearKind.FISCAL:
+            assert policy.start_month is not None
+            return policy.year_of(date(year, policy.start_month, 1))
+        if policy.kind is LimitYearKind.ROLLING_12_MONTHS:
+            return policy.year_of(min(today, date(year, 12, 31)))
+        return policy.year_of(date(year, 1, 1))
+
+    def register(self, year: int, today: date, *, recipient_id: str | None = None) -> list[RecipientYear]:
+        """Each recipient's gifts in the limit year, with the total, the limit in force and the headroom."""
+        schedule, policy = self.policy()
+        window = self.window(policy, year, today)
+        limit = limit_in_force(schedule, min(window.end, today))
+        statement = (
+            "SELECT g.recipient_id, r.name, r.employer, g.gift_id, g.relationship_id, g.account_manager_id, "
+            "g.given_on, g.category, g.description, g.cost_cents, g.counted_cents, g.limit_cents, g.limit_year, "
+            "g.position FROM gr_gifts g JOIN gr_recipients r ON r.recipient_id = g.recipient_id "
+            "WHERE g.given_on >= ? AND g.given_on <= ?"
+        )
+        params: list[Any] = [day_text(window.start), day_text(window.end)]
+        if recipient_id is not None:
+            statement += " AND g.recipient_id = ?"
+            params.append(recipient_id)
+        statement += " ORDER BY r.name, r.employer, g.recipient_id, g.given_on, g.position"
+        with self.view.reading() as cursor:
+            rows = cursor.execute(statement, params).fetchall()
+        years: dict[str, RecipientYear] = {}
+        for row in rows:
+            entry = years.setdefault(row[0], RecipientYear(row[0], row[1], row[2], window.label, limit))
+            entry.gifts.append(
+                RegisteredGift(
+                    gift_id=row[3],
+                    relationship_id=row[4],
+                    account_manager_id=row[5],
+                    given_on=date.fromisoformat(row[6]),
+                    category=row[7],
+                    description=row[8],
+                    cost=money(row[9]),
+                    counted_value=money(row[10]),
+                    limit=money(row[11]) if row[11] is not None else None,
+                    limit_year=row[12],
+                    position=row[13],
+                )
+            )
+        return list(years.values())
+
+    def exceptions(self, year: int, today: date) -> list[GiftException]:
+        """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person."""
+        schedule, _ = self.policy()
+        found: list[GiftException] = []
+        for entry in self.register(year, today):
+            counted = [gift for gift in entry.gifts if gift.counted_value > 0]
+            running = Decimal("0.00")
+            for gift in counted:
+                running += gift.counted_value
+                limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
+                if running > NEAR_LIMIT * limit:
+                    found.append(
+                        GiftException("near_limit", entry.recipient_id, entry.name, entry.employer, gift, running, limit)
+                    )
+            by_day = defaultdict(list)
+            for gift in counted:
+                by_day[gift.given_on].append(gift)
+            for gift in counted:
+                close = tuple(
+                    other.gift_id
+                    for other in counted
+                    if other.gift_id != gift.gift_id and abs(other.given_on - gift.given_on) <= SPLIT_WINDOW
+                )
+                if close:
+                    limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
+                    found.append(
+                        GiftException("split", entry.recipient_id, entry.name, entry.employer, gift, entry.counted_total, limit, close)
+                    )
+        return found

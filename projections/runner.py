@@ -1,0 +1,193 @@
+"""Following the global log: catching views up in batches, waiting for positions, rebuilding beside the live views."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from domain.application import Ledger
+from domain.model import LedgerEvent
+from projections.audit_index import AuditIndexProjection
+from projections.base import LedgerProjection
+from projections.gift_register import GiftRegisterProjection
+from projections.pay import PayProjection
+from projections.store import NEXT, ViewStore
+from projections.workload import WorkloadProjection
+
+log = logging.getLogger(__name__)
+
+PROJECTIONS: tuple[type[LedgerProjection], ...] = (
+    WorkloadProjection,
+    PayProjection,
+    GiftRegisterProjection,
+    AuditIndexProjection,
+)
+NAMES = tuple(projection.name for projection in PROJECTIONS)
+
+Progress = Callable[[int, int], None]
+"""Called with (position reached, head of the log) after each batch."""
+
+
+class UnknownProjection(ValueError):
+    """A projection was named that the ledger does not have."""
+
+
+class Projections:
+    """The ledger's views on one view store, and the loop that brings them up to date."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        view: ViewStore,
+        names: Sequence[str] | None = None,
+        *,
+        batch_size: int = 1_000,
+    ) -> None:
+        unknown = sorted(set(names or ()) - set(NAMES))
+        if unknown:
+            msg = f"No projection named {', '.join(unknown)}; the projections are {', '.join(NAMES)}."
+            raise UnknownProjection(msg)
+        self.ledger = ledger
+        self.view = view
+        self.batch_size = batch_size
+        self.projections = [cls(view) for cls in PROJECTIONS if not names or cls.name in names]
+        self._advanced = threading.Condition()
+        with view.transaction() as cursor:
+            for projection in self.projections:
+                projection.create_tables(cursor)
+                view.insert_tracking_row(cursor, projection.name)
+
+    # -- positions --
+
+    def positions(self) -> dict[str, int]:
+        """Each projection's last processed position."""
+        return {projection.name: projection.position() for projection in self.projections}
+
+    def position(self) -> int:
+        """The position every projection has reached."""
+        return min(self.positions().values())
+
+    def head(self) -> int:
+        """The last position in the global log."""
+        return self.ledger.recorder.max_notification_id() or 0
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Blocks until every projection has processed `position` (True), or `timeout` passes (False)."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.position() >= position, timeout=timeout)
+
+    # -- processing --
+
+    def read(self, after: int, limit: int) -> list[tuple[int, LedgerEvent]]:
+        """Up to `limit` events after position `after`, decoded once for every projection."""
+        notifications = self.ledger.recorder.select_notifications(start=after + 1, limit=limit)
+        to_event = self.ledger.mapper.to_domain_event
+        return [(n.id, to_event(n)) for n in notifications]  # type: ignore[misc]
+
+    def run_once(self, *, rebuilding: bool = False) -> int:
+        """Processes the next batch for every projection; returns how many events it read."""
+        after = min(projection.position(rebuilding=rebuilding) for projection in self.projections)
+        items = self.read(after, self.batch_size)
+        for projection in self.projections:
+            projection.process_batch(items, rebuilding=rebuilding)
+        if items and not rebuilding:
+            with self._advanced:
+                self._advanced.notify_all()
+        return len(items)
+
+    def catch_up(self, progress: Progress | None = None, *, rebuilding: bool = False) -> int:
+        """Processes batches until the views reach the head of the log as it was when called."""
+        head = self.head()
+        while True:
+            count = self.run_once(rebuilding=rebuilding)
+            reached = min(projection.position(rebuilding=rebuilding) for projection in self.projections)
+            if progress is not None:
+                progress(reached, max(head, reached))
+            if count == 0 or reached >= head:
+                return reached
+
+    # -- rebuilding --
+
+    def rebuild_from_scratch(self, progress: Progress | None = None) -> int:
+        """Builds fresh tables beside the live ones, then swaps each in with one transaction.
+
+        Killed at any moment, the live views are untouched; the next run resumes
+        the fresh tables from their own tracking position and finishes the job.
+        """
+        with self.view.transaction() as cursor:
+            for projection in self.projections:
+                projection.create_tables(cursor, rebuilding=True)
+                self.view.insert_tracking_row(cursor, projection.name + NEXT)
+        reached = self.catch_up(progress, rebuilding=True)
+        for projection in self.projections:
+            self._swap(projection)
+        with self._advanced:
+            self._advanced.notify_all()
+        return reached
+
+    def _swap(self, projection: LedgerProjection) -> None:
+        with self.view.transaction() as cursor:
+            self.view.lock_tracking(cursor, projection.name)
+            if not self.view.table_exists(cursor, projection.tables[0].name + NEXT):
+                return  # another process swapped this projection in already
+            position = self.view.lock_tracking(cursor, projection.name + NEXT)
+            for table in projection.tables:
+                self.view.drop_table(cursor, table.name)
+                self.view.rename_table(cursor, table.name + NEXT, table.name)
+                self.view.drop_indexes(cursor, table.name)
+                self.view.create_indexes(cursor, table)
+            self.view.set_tracking(cursor, projection.name, position)
+            self.view.forget_tracking(cursor, projection.name + NEXT)
+        log.info("Swapped in the rebuilt %s view at position %s", projection.name, position)
+
+
+class ProjectionRunner:
+    """Keeps the views following the log in a background thread.
+
+    It sleeps until told there is more (an in-process save, or PostgreSQL's
+    NOTIFY), and polls every `poll_interval` seconds for writes it was not told
+    about (another process on SQLite).
+    """
+
+    def __init__(self, projections: Projections, *, poll_interval: float = 0.25) -> None:
+        self.projections = projections
+        self.poll_interval = poll_interval
+        self._more = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> ProjectionRunner:
+        self.projections.ledger.on_saved.append(self.nudge)
+        self._thread.start()
+        return self
+
+    def nudge(self, position: int = 0) -> None:
+        """Tells the runner there are new events to process."""
+        self._more.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._more.set()
+        self._thread.join(timeout)
+        if self.nudge in self.projections.ledger.on_saved:
+            self.projections.ledger.on_saved.remove(self.nudge)
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Read-your-writes: blocks until the views have processed `position`, or `timeout` passes."""
+        return self.projections.wait(position, timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._more.clear()
+            try:
+                count = self.projections.run_once()
+            except Exception as error:  # the store may be away for a while: keep trying
+                self.error = error
+                log.warning("Projection runner could not process a batch: %s", error)
+                self._stopping.wait(self.poll_interval)
+                continue
+            self.error = None
+            if count < self.projections.batch_size:
+                self._more.wait(self.poll_interval)

@@ -1,0 +1,287 @@
+"""Where views live: the SQLite and PostgreSQL view stores, on the library's tracking recorders.
+
+A view store is the library's tracking recorder for its database plus the
+view tables of every projection. Rows and the projection's tracking position
+are written in one transaction; the tracking upsert only ever moves a position
+forward, so a batch that another process has already applied is refused and
+rolled back rather than applied twice.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+
+ColumnType = Literal["text", "int"]
+NEXT = "__next"
+"""The suffix of the tables (and tracking name) a from-scratch rebuild fills beside the live ones."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A view table: its columns (name and type), primary key and secondary indexes."""
+
+    name: str
+    columns: tuple[tuple[str, ColumnType], ...]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+class Cursor:
+    """A cursor inside a view-store transaction, taking `?` placeholders on either database."""
+
+    def __init__(self, raw: Any, store: ViewStore) -> None:
+        self.raw = raw
+        self.store = store
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self.store.sql(statement), params)
+        return self
+
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        if params:
+            self.raw.executemany(self.store.sql(statement), params)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) if not isinstance(row, dict) else tuple(row.values()) for row in self.raw.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.raw.fetchone()
+        if row is None:
+            return None
+        return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+class ViewStore(ABC):
+    """The view tables and tracking positions of one database."""
+
+    dialect: str
+
+    @abstractmethod
+    def sql(self, statement: str) -> str:
+        """The statement in this database's parameter style, with table names qualified."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """A write transaction; committed on success, rolled back on any error."""
+
+    @abstractmethod
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A read-only transaction: one consistent snapshot of every view."""
+
+    @abstractmethod
+    def lock_tracking(self, cursor: Cursor, name: str) -> int:
+        """Locks the tracking row of `name` for this transaction and returns its position (0 if none)."""
+
+    @abstractmethod
+    def record_tracking(self, cursor: Cursor, name: str, position: int) -> None:
+        """Moves the tracking position of `name` forward to `position` (IntegrityError if it is not ahead)."""
+
+    @abstractmethod
+    def position(self, name: str) -> int:
+        """The last position `name` has processed (0 if none)."""
+
+    @abstractmethod
+    def table_exists(self, cursor: Cursor, physical_name: str) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    column_types: dict[ColumnType, str]
+
+    def create_view_table(self, cursor: Cursor, table: Table, *, suffix: str = "", with_indexes: bool = True) -> None:
+        physical = table.name + suffix
+        columns = ", ".join(f"{name} {self.column_types[kind]}" for name, kind in table.columns)
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {physical} ({columns}, PRIMARY KEY ({', '.join(table.key)}))")
+        if with_indexes:
+            self.create_indexes(cursor, table)
+
+    def create_indexes(self, cursor: Cursor, table: Table) -> None:
+        for columns in table.indexes:
+            index = f"{table.name}__{'_'.join(columns)}"
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table.name} ({', '.join(columns)})")
+
+    def drop_table(self, cursor: Cursor, physical_name: str) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {physical_name}")
+
+    def rename_table(self, cursor: Cursor, old: str, new: str) -> None:
+        cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        if self.dialect == "postgres":
+            # Keep the primary key's name in step with its table, so the next
+            # rebuild's fresh table can take the name it expects.
+            cursor.execute(f"ALTER TABLE {new} RENAME CONSTRAINT {old}_pkey TO {new}_pkey")
+
+    def insert_tracking_row(self, cursor: Cursor, name: str) -> None:
+        """Starts `name` at position 0 unless it has a row: there is then always a row to lock, so two
+        processes can never both take a projection's first batch."""
+        cursor.execute(
+            f"INSERT INTO {self.tracking_table} (application_name, notification_id) VALUES (?, 0) "
+            "ON CONFLICT (application_name) DO NOTHING",
+            (name,),
+        )
+
+    def set_tracking(self, cursor: Cursor, name: str, position: int) -> None:
+        """Sets the position of `name`, forwards or back (only when a rebuilt view is swapped in)."""
+        cursor.execute(
+            f"INSERT INTO {self.tracking_table} (application_name, notification_id) VALUES (?, ?) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id",
+            (name, position),
+        )
+
+    def forget_tracking(self, cursor: Cursor, name: str) -> None:
+        cursor.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = ?", (name,))
+
+    tracking_table: str
+
+
+class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
+    """Views in the ledger's SQLite file, beside its events."""
+
+    dialect = "sqlite"
+    column_types: dict[ColumnType, str] = {"text": "TEXT", "int": "INTEGER"}
+    tracking_table = "tracking"
+
+    def __init__(self, db_name: str) -> None:
+        super().__init__(SQLiteDatastore(db_name=db_name, lock_timeout=30))
+        self.create_table()
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction that
+        # reads before it writes never fails to upgrade its lock under contention.
+        with self.datastore.get_connection(commit=True) as connection:
+            raw = connection.cursor()
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield Cursor(raw, self)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=False) as raw:
+            yield Cursor(raw, self)
+
+    def lock_tracking(self, cursor: Cursor, name: str) -> int:
+        row = cursor.execute("SELECT notification_id FROM tracking WHERE application_name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def record_tracking(self, cursor: Cursor, name: str, position: int) -> None:
+        self._insert_tracking(cursor.raw, Tracking(name, position))
+
+    def position(self, name: str) -> int:
+        return self.max_tracking_id(name) or 0
+
+    def table_exists(self, cursor: Cursor, physical_name: str) -> bool:
+        row = cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (physical_name,))
+        return row.fetchone() is not None
+
+    def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
+        rows = cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (physical_name,),
+        ).fetchall()
+        for (index,) in rows:
+            cursor.execute(f"DROP INDEX IF EXISTS {index}")
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class ViewDatastore(PostgresDatastore):
+    """The library's PostgreSQL datastore, with each connection's search path set to the ledger's schema."""
+
+    def after_connect_func(self) -> Callable[[Connection[Any]], None]:
+        configure = super().after_connect_func()
+        search_path = SQL("SET search_path TO {}").format(Identifier(self.schema))
+
+        def after_connect(conn: Connection[Any]) -> None:
+            configure(conn)
+            conn.cursor().execute(search_path)
+
+        return after_connect
+
+
+class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
+    """Views in the ledger's PostgreSQL schema, beside its events."""
+
+    dialect = "postgres"
+    column_types: dict[ColumnType, str] = {"text": "TEXT", "int": "BIGINT"}
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name="projection_tracking")
+        self.tracking_table = "projection_tracking"
+        self.create_table()
+
+    def sql(self, statement: str) -> str:
+        # Views are written with `?` placeholders; bare table names resolve
+        # through the search path, which every connection sets to the schema.
+        return statement.replace("%", "%%").replace("?", "%s")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as raw:
+            yield Cursor(raw, self)
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as raw:
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield Cursor(raw, self)
+
+    def lock_tracking(self, cursor: Cursor, name: str) -> int:
+        row = cursor.execute(
+            "SELECT notification_id FROM projection_tracking WHERE application_name = ? FOR UPDATE", (name,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def record_tracking(self, cursor: Cursor, name: str, position: int) -> None:
+        cursor.raw.execute(self.insert_tracking_statement, {"application_name": name, "notification_id": position})
+        if cursor.raw.fetchone() is None:
+            msg = f"Tracking for {name} is already at or past {position}"
+            raise IntegrityError(msg)
+
+    def position(self, name: str) -> int:
+        return self.max_tracking_id(name) or 0
+
+    def table_exists(self, cursor: Cursor, physical_name: str) -> bool:
+        row = cursor.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (self.datastore.schema, physical_name),
+        )
+        return row.fetchone() is not None
+
+    def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
+        rows = cursor.execute(
+            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = ? AND t.relname = ? AND NOT x.indisprimary",
+            (self.datastore.schema, physical_name),
+        ).fetchall()
+        for (index,) in rows:
+            cursor.raw.execute(
+                SQL("DROP INDEX IF EXISTS {}.{}").format(Identifier(self.datastore.schema), Identifier(index))
+            )
+
+    def close(self) -> None:
+        self.datastore.close()
