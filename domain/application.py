@@ -702,19 +702,22 @@ class Ledger(Application[UUID]):
                 listener(position)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        # Snapshot from the aggregate in hand rather than re-reading it, and never
-        # let a failed snapshot fail a command whose events are already stored.
+        # Snapshot from the aggregates in hand rather than re-reading them, all in
+        # one write, and never let a failed snapshot fail a command whose events
+        # are already stored.
         assert self.snapshots is not None
         versions_before = {e.originator_id: e.originator_version - 1 for e in reversed(processing_event.events)}
+        snapshots = []
         for aggregate_id, aggregate in processing_event.aggregates.items():
             interval = self.snapshotting_intervals.get(type(aggregate))
             before = versions_before.get(aggregate_id)
-            if not interval or before is None or aggregate.version // interval == before // interval:
-                continue
+            if interval and before is not None and aggregate.version // interval != before // interval:
+                snapshots.append(LedgerSnapshot.take(aggregate))
+        if snapshots:
             try:
-                self.snapshots.put([LedgerSnapshot.take(aggregate)])
+                self.snapshots.put(snapshots)
             except Exception:  # a snapshot is an optimisation; the events are the record
-                log.warning("Could not snapshot %s at version %s", aggregate_id, aggregate.version, exc_info=True)
+                log.warning("Could not store %d snapshots", len(snapshots), exc_info=True)
 
 
 def _describe(cls: type[LedgerAggregate]) -> str:

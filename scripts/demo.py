@@ -13,14 +13,14 @@ from domain.application import Ledger
 from domain.gift_recipient import GiftReceived
 from domain.model import LedgerEvent
 from domain.relationship import Closed, ContractSigned, Opened, Reopened
-from scripts.seed import SeedPlan, seed_ledger
+from scripts.seed import SeedPlan, holds_no_history, seed_ledger
 
 DEMO_PLAN = SeedPlan(managers=8, relationships=60, events=3_000, random_seed=2026)
 
 
 def ensure_demo(ledger: Ledger, *, progress: bool) -> bool:
     """Seeds the demo history into an empty ledger; returns False (and writes nothing) if it is not empty."""
-    if ledger.recorder.max_notification_id():
+    if not holds_no_history(ledger):
         return False
     seed_ledger(ledger, DEMO_PLAN, progress=progress)
     return True
