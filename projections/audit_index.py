@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 from typing import Any
 
@@ -29,9 +30,10 @@ EVENTS = Table(
 )
 
 
-def event_names(event: LedgerEvent) -> tuple[str, str]:
-    """The aggregate type and event type of an event, from its stable topic (`ledger:Aggregate.Event`)."""
-    aggregate_type, _, event_type = type(event).TOPIC.removeprefix("ledger:").partition(".")
+@cache
+def event_names(event_class: type[LedgerEvent]) -> tuple[str, str]:
+    """The aggregate type and event type of an event class, from its stable topic (`ledger:Aggregate.Event`)."""
+    aggregate_type, _, event_type = event_class.TOPIC.removeprefix("ledger:").partition(".")
     return aggregate_type, event_type
 
 
@@ -49,24 +51,24 @@ class AuditIndexProjection(LedgerProjection):
     name = "audit_index"
     tables = (EVENTS,)
 
-    def handle(self, event: Any, batch: Batch, position: int) -> None:
+    def on_other(self, event: Any, batch: Batch, position: int) -> None:
         if not isinstance(event, LedgerEvent):
             return
-        aggregate_type, event_type = event_names(event)
-        batch.put(
+        aggregate_type, event_type = event_names(type(event))
+        batch.insert(
             "audit_events",
-            {
-                "position": position,
-                "aggregate_id": str(event.originator_id),
-                "aggregate_type": aggregate_type,
-                "version": event.originator_version,
-                "event_type": event_type,
-                "actor_id": event.actor_id,
-                "actor_role": event.actor_role.value,
-                "correlation_id": event.correlation_id,
-                "recorded_at": utc_text(event.recorded_at),
-                "occurred_at": business_time_text(event.business_time),
-            },
+            (
+                position,
+                str(event.originator_id),
+                aggregate_type,
+                event.originator_version,
+                event_type,
+                event.actor_id,
+                event.actor_role.value,
+                event.correlation_id,
+                utc_text(event.recorded_at),
+                business_time_text(event.business_time),
+            ),
         )
 
 

@@ -8,7 +8,7 @@ the projection's tracking position.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -34,45 +34,82 @@ def money(amount_cents: int | None) -> Decimal:
 
 
 def utc_text(moment: datetime) -> str:
-    """A moment as fixed-width UTC text, which sorts in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A moment as fixed-width UTC text (`2026-05-01T09:30:00.000000+00:00`), which sorts in time order."""
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def from_utc_text(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def day_text(day: date) -> str:
     return day.isoformat()
 
 
+Handler = Callable[[Any, Any, "Batch", int], None]
+
+
+def handles(*event_types: type[LedgerEvent]) -> Callable[[Handler], Handler]:
+    """Marks a projection method as the handler of these event types."""
+
+    def mark(method: Handler) -> Handler:
+        method.handles = event_types  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class RowCache:
+    """Rows a projection has read or written, kept from one batch to the next while it is the only writer."""
+
+    def __init__(self, tables: Sequence[Table]) -> None:
+        self.rows: dict[str, dict[Key, Row | None]] = {table.name: {} for table in tables}
+        self.position: int | None = None
+        self.limit = 50_000
+
+    def valid_at(self, position: int) -> bool:
+        return self.position == position
+
+    def reset(self) -> None:
+        for rows in self.rows.values():
+            rows.clear()
+        self.position = None
+
+
 class Batch:
     """The rows a batch of events touches, read once and written back together."""
 
-    def __init__(self, cursor: Cursor, tables: Sequence[Table], suffix: str) -> None:
+    def __init__(self, cursor: Cursor, tables: Sequence[Table], suffix: str, cache: RowCache) -> None:
         self.cursor = cursor
         self.suffix = suffix
         self.tables = {table.name: table for table in tables}
-        self.rows: dict[str, dict[Key, Row | None]] = {name: {} for name in self.tables}
+        self.rows = cache.rows
         self.dirty: dict[str, set[Key]] = {name: set() for name in self.tables}
+        self.inserts: dict[str, list[tuple[Any, ...]]] = {name: [] for name in self.tables}
 
     def get(self, table: str, *key: Any) -> Row | None:
         """The row with this primary key, or None."""
         rows = self.rows[table]
-        if key not in rows:
+        try:
+            return rows[key]
+        except KeyError:
             spec = self.tables[table]
-            where = " AND ".join(f"{column} = ?" for column in spec.key)
-            found = self.cursor.execute(
-                f"SELECT {', '.join(spec.column_names)} FROM {table}{self.suffix} WHERE {where}", key
-            ).fetchone()
-            rows[key] = dict(zip(spec.column_names, found, strict=True)) if found else None
-        return rows[key]
+            found = self.cursor.execute(spec.select_statement(self.suffix), key).fetchone()
+            row = dict(zip(spec.column_names, found, strict=True)) if found else None
+            rows[key] = row
+            return row
 
     def put(self, table: str, row: Row) -> None:
         """Inserts or replaces a whole row."""
         key = tuple(row[column] for column in self.tables[table].key)
         self.rows[table][key] = row
         self.dirty[table].add(key)
+
+    def insert(self, table: str, values: tuple[Any, ...]) -> None:
+        """Adds a row that no other event changes (values in column order), without reading or caching it."""
+        self.inserts[table].append(values)
 
     def update(self, table: str, key: Key, **changes: Any) -> None:
         """Changes some columns of an existing row; a row that does not exist is left alone."""
@@ -87,69 +124,80 @@ class Batch:
 
     def flush(self) -> None:
         """Writes every changed row: one upsert and one delete statement per table."""
+        for name, values in self.inserts.items():
+            self.cursor.executemany(self.tables[name].upsert_statement(self.suffix), values)
         for name, keys in self.dirty.items():
             if not keys:
                 continue
             spec = self.tables[name]
-            physical = name + self.suffix
             rows = self.rows[name]
-            upserts = [tuple(rows[k][c] for c in spec.column_names) for k in keys if rows[k] is not None]  # type: ignore[index]
+            columns = spec.column_names
+            upserts = [tuple(row[c] for c in columns) for k in keys if (row := rows[k]) is not None]
             deletes = [k for k in keys if rows[k] is None]
-            columns = ", ".join(spec.column_names)
-            updates = ", ".join(f"{c} = excluded.{c}" for c in spec.column_names if c not in spec.key)
-            conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-            self.cursor.executemany(
-                f"INSERT INTO {physical} ({columns}) VALUES ({', '.join('?' * len(spec.column_names))}) "
-                f"ON CONFLICT ({', '.join(spec.key)}) {conflict}",
-                upserts,
-            )
-            where = " AND ".join(f"{column} = ?" for column in spec.key)
-            self.cursor.executemany(f"DELETE FROM {physical} WHERE {where}", deletes)
+            self.cursor.executemany(spec.upsert_statement(self.suffix), upserts)
+            self.cursor.executemany(spec.delete_statement(self.suffix), deletes)
 
 
 class LedgerProjection(Projection[ViewStore]):
-    """A view of the ledger: its tables, and how each event type changes them."""
+    """A view of the ledger: its tables, and a handler per event type it shows (marked with `@handles`)."""
 
     name: ClassVar[str] = ""
     tables: ClassVar[tuple[Table, ...]] = ()
+    handlers: ClassVar[dict[type[Any], Handler]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = {
+            event_type: method for method in vars(cls).values() for event_type in getattr(method, "handles", ())
+        }
+
+    def __init__(self, view: ViewStore) -> None:
+        super().__init__(view)
+        self.caches = {"": RowCache(self.tables), NEXT: RowCache(self.tables)}
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """The library's one-event protocol, as a batch of one."""
         self.process_batch([(tracking.notification_id, domain_event)])
 
     def process_batch(self, items: Sequence[tuple[int, LedgerEvent]], *, rebuilding: bool = False) -> int:
-        """Applies the events after this view's position, and moves the position, in one transaction.
+        """Applies the events after this view's position, and moves the position, in one transaction."""
+        with self.view.transaction() as cursor:
+            return self.apply(cursor, items, rebuilding=rebuilding)
+
+    def apply(self, cursor: Cursor, items: Sequence[tuple[int, LedgerEvent]], *, rebuilding: bool = False) -> int:
+        """Within the caller's transaction: applies the events after this view's position and moves it.
 
         Returns the position reached. Events at or before the stored position are
-        skipped, so replaying an event already processed changes nothing.
+        skipped, so replaying an event already processed changes nothing; the
+        tracking row is locked first, so two processes never apply one batch twice.
         """
-        if not items:
-            return self.position(rebuilding=rebuilding)
         suffix = NEXT if rebuilding else ""
         tracking_name = self.name + suffix
-        with self.view.transaction() as cursor:
-            done = self.view.lock_tracking(cursor, tracking_name)
-            pending = [(position, event) for position, event in items if position > done]
-            if not pending:
-                return done
-            batch = Batch(cursor, self.tables, suffix)
-            for position, event in pending:
-                self.handle(event, batch, position)
-            batch.flush()
-            self.view.record_tracking(cursor, tracking_name, pending[-1][0])
-            return pending[-1][0]
+        done = self.view.lock_tracking(cursor, tracking_name)
+        pending = [(position, event) for position, event in items if position > done]
+        if not pending:
+            return done
+        cache = self.caches[suffix]
+        if not cache.valid_at(done) or sum(map(len, cache.rows.values())) > cache.limit:
+            cache.reset()  # another writer moved on, or the cache is full: read rows afresh
+        batch = Batch(cursor, self.tables, suffix, cache)
+        handlers, other = self.handlers, type(self).on_other
+        for position, event in pending:
+            handlers.get(type(event), other)(self, event, batch, position)
+        batch.flush()
+        reached = pending[-1][0]
+        self.view.record_tracking(cursor, tracking_name, reached)
+        # The cache holds what this transaction wrote: trust it next time only if it commits.
+        cache.position = None
+        cursor.on_commit(lambda: setattr(cache, "position", reached))
+        return reached
+
+    def on_other(self, event: Any, batch: Batch, position: int) -> None:
+        """Handles an event no `@handles` method names: by default, passes it over."""
 
     def position(self, *, rebuilding: bool = False) -> int:
         return self.view.position(self.name + (NEXT if rebuilding else ""))
 
-    def handle(self, event: Any, batch: Batch, position: int) -> None:
-        """Changes the view for one event; each projection dispatches on the event's type."""
-        raise NotImplementedError
-
     def create_tables(self, cursor: Cursor, *, rebuilding: bool = False) -> None:
         for table in self.tables:
             self.view.create_view_table(cursor, table, suffix=NEXT if rebuilding else "", with_indexes=not rebuilding)
-
-    def physical_tables(self, *, rebuilding: bool = False) -> Iterable[str]:
-        suffix = NEXT if rebuilding else ""
-        return (table.name + suffix for table in self.tables)

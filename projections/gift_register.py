@@ -7,21 +7,19 @@ when it was accepted).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from eventsourcing.dispatch import singledispatchmethod
 
 from domain.compliance_policy import GiftLimitScheduled, LimitYearPolicyChanged, PolicyEstablished
 from domain.gift_recipient import GiftReceived, RecipientRegistered
 from domain.gift_rule import FINRA_SCHEDULE, LimitChange, LimitYear, LimitYearPolicy, limit_in_force
 from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
 from domain.values import LimitYearKind
-from projections.base import Batch, LedgerProjection, Row, cents, day_text, money, utc_text
+from projections.base import Batch, LedgerProjection, Row, cents, day_text, handles, money, utc_text
 from projections.store import Table, ViewStore
 
 NEAR_LIMIT = Decimal("0.8")
@@ -62,31 +60,27 @@ class GiftRegisterProjection(LedgerProjection):
     name = "gift_register"
     tables = (RECIPIENTS, GIFTS, RELATIONSHIP_MANAGERS, POLICY)
 
-    @singledispatchmethod
-    def handle(self, event: Any, batch: Batch, position: int) -> None:
-        """Events this view does not show are passed over."""
-
-    @handle.register
-    def _(self, event: Opened, batch: Batch, position: int) -> None:
+    @handles(Opened)
+    def on_opened(self, event: Opened, batch: Batch, position: int) -> None:
         batch.put(
             "gr_relationship_managers",
             {"relationship_id": str(event.originator_id), "account_manager_id": str(event.account_manager_id)},
         )
 
-    @handle.register
-    def _(self, event: AccountManagerAssigned, batch: Batch, position: int) -> None:
+    @handles(AccountManagerAssigned)
+    def on_account_manager_assigned(self, event: AccountManagerAssigned, batch: Batch, position: int) -> None:
         batch.update(
             "gr_relationship_managers", (str(event.originator_id),), account_manager_id=str(event.account_manager_id)
         )
 
-    @handle.register
-    def _(self, event: RecipientRegistered, batch: Batch, position: int) -> None:
+    @handles(RecipientRegistered)
+    def on_recipient_registered(self, event: RecipientRegistered, batch: Batch, position: int) -> None:
         batch.put(
             "gr_recipients", {"recipient_id": str(event.originator_id), "name": event.name, "employer": event.employer}
         )
 
-    @handle.register
-    def _(self, event: GiftGiven, batch: Batch, position: int) -> None:
+    @handles(GiftGiven)
+    def on_gift_given(self, event: GiftGiven, batch: Batch, position: int) -> None:
         manager = batch.get("gr_relationship_managers", str(event.originator_id))
         self._merge_gift(
             batch,
@@ -103,8 +97,8 @@ class GiftRegisterProjection(LedgerProjection):
             position=position,
         )
 
-    @handle.register
-    def _(self, event: GiftReceived, batch: Batch, position: int) -> None:
+    @handles(GiftReceived)
+    def on_gift_received(self, event: GiftReceived, batch: Batch, position: int) -> None:
         self._merge_gift(
             batch,
             str(event.gift_id),
@@ -124,34 +118,36 @@ class GiftRegisterProjection(LedgerProjection):
         row.update(values)
         batch.put("gr_gifts", row)
 
-    @handle.register
-    def _(self, event: EntryCorrected, batch: Batch, position: int) -> None:
+    @handles(EntryCorrected)
+    def on_entry_corrected(self, event: EntryCorrected, batch: Batch, position: int) -> None:
         if event.corrected_type == GiftGiven.TOPIC and event.target and "description" in event.changes:
             batch.update("gr_gifts", (event.target,), description=event.changes["description"])
 
-    @handle.register
-    def _(self, event: PolicyEstablished, batch: Batch, position: int) -> None:
-        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(event.limit_schedule), "limit_year": _dump(event.limit_year)})
+    @handles(PolicyEstablished)
+    def on_policy_established(self, event: PolicyEstablished, batch: Batch, position: int) -> None:
+        batch.put("gr_policy", _policy_row(event.limit_schedule, event.limit_year))
 
-    @handle.register
-    def _(self, event: GiftLimitScheduled, batch: Batch, position: int) -> None:
+    @handles(GiftLimitScheduled)
+    def on_gift_limit_scheduled(self, event: GiftLimitScheduled, batch: Batch, position: int) -> None:
         policy = batch.get("gr_policy", 1)
         schedule = [c for c in _schedule(policy) if c.effective_from != event.effective_from]
         schedule.append(LimitChange(effective_from=event.effective_from, amount=event.amount))
         schedule.sort(key=lambda change: change.effective_from)
-        limit_year = policy["limit_year"] if policy else _dump(LimitYearPolicy())
-        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(schedule), "limit_year": limit_year})
+        limit_year = LimitYearPolicy.model_validate_json(policy["limit_year"]) if policy else LimitYearPolicy()
+        batch.put("gr_policy", _policy_row(schedule, limit_year))
 
-    @handle.register
-    def _(self, event: LimitYearPolicyChanged, batch: Batch, position: int) -> None:
+    @handles(LimitYearPolicyChanged)
+    def on_limit_year_policy_changed(self, event: LimitYearPolicyChanged, batch: Batch, position: int) -> None:
         policy = batch.get("gr_policy", 1)
-        batch.put("gr_policy", {"id": 1, "limit_schedule": _dump(_schedule(policy)), "limit_year": _dump(event.limit_year)})
+        batch.put("gr_policy", _policy_row(_schedule(policy), event.limit_year))
 
 
-def _dump(value: Any) -> str:
-    if isinstance(value, list):
-        return orjson.dumps([item.model_dump(mode="json") for item in value]).decode()
-    return str(value.model_dump_json())
+def _policy_row(schedule: list[LimitChange], limit_year: LimitYearPolicy) -> Row:
+    return {
+        "id": 1,
+        "limit_schedule": orjson.dumps([change.model_dump(mode="json") for change in schedule]).decode(),
+        "limit_year": limit_year.model_dump_json(),
+    }
 
 
 def _schedule(policy: Row | None) -> list[LimitChange]:
@@ -188,6 +184,10 @@ class RecipientYear:
     limit_year: str
     limit: Decimal
     gifts: list[RegisteredGift] = field(default_factory=list)
+
+    @property
+    def who(self) -> tuple[str, str, str]:
+        return self.recipient_id, self.name, self.employer
 
     @property
     def counted_total(self) -> Decimal:
@@ -228,7 +228,7 @@ class GiftRegisterReader:
 
     @staticmethod
     def window(policy: LimitYearPolicy, year: int, today: date) -> LimitYear:
-        """The limit year called `year`: the calendar year, the fiscal year starting in it, or the 12 months to today."""
+        """The limit year called `year`: that calendar year, the fiscal year starting in it, or 12 months to today."""
         if policy.kind is LimitYearKind.FISCAL:
             assert policy.start_month is not None
             return policy.year_of(date(year, policy.start_month, 1))
@@ -285,12 +285,7 @@ class GiftRegisterReader:
                 running += gift.counted_value
                 limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
                 if running > NEAR_LIMIT * limit:
-                    found.append(
-                        GiftException("near_limit", entry.recipient_id, entry.name, entry.employer, gift, running, limit)
-                    )
-            by_day = defaultdict(list)
-            for gift in counted:
-                by_day[gift.given_on].append(gift)
+                    found.append(GiftException("near_limit", *entry.who, gift, running, limit))
             for gift in counted:
                 close = tuple(
                     other.gift_id
@@ -299,7 +294,5 @@ class GiftRegisterReader:
                 )
                 if close:
                     limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
-                    found.append(
-                        GiftException("split", entry.recipient_id, entry.name, entry.employer, gift, entry.counted_total, limit, close)
-                    )
+                    found.append(GiftException("split", *entry.who, gift, entry.counted_total, limit, close))
         return found

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-
-from eventsourcing.dispatch import singledispatchmethod
 
 from domain.account_manager import CompensationPlanSet, QuotaSet
 from domain.relationship import ContractSigned, EntryCorrected
 from domain.values import round_cents
-from projections.base import Batch, LedgerProjection, cents, day_text, money
+from projections.base import Batch, LedgerProjection, cents, day_text, handles, money
 from projections.store import Table, ViewStore
 
 QUOTAS = Table(
@@ -57,19 +55,15 @@ class PayProjection(LedgerProjection):
     name = "pay"
     tables = (QUOTAS, PLANS, SIGNED)
 
-    @singledispatchmethod
-    def handle(self, event: Any, batch: Batch, position: int) -> None:
-        """Events this view does not show are passed over."""
-
-    @handle.register
-    def _(self, event: QuotaSet, batch: Batch, position: int) -> None:
+    @handles(QuotaSet)
+    def on_quota_set(self, event: QuotaSet, batch: Batch, position: int) -> None:
         batch.put(
             "pay_quotas",
             {"account_manager_id": str(event.originator_id), "year": event.year, "amount_cents": cents(event.amount)},
         )
 
-    @handle.register
-    def _(self, event: CompensationPlanSet, batch: Batch, position: int) -> None:
+    @handles(CompensationPlanSet)
+    def on_compensation_plan_set(self, event: CompensationPlanSet, batch: Batch, position: int) -> None:
         batch.put(
             "pay_plans",
             {
@@ -83,8 +77,8 @@ class PayProjection(LedgerProjection):
             },
         )
 
-    @handle.register
-    def _(self, event: ContractSigned, batch: Batch, position: int) -> None:
+    @handles(ContractSigned)
+    def on_contract_signed(self, event: ContractSigned, batch: Batch, position: int) -> None:
         batch.put(
             "pay_signed_contracts",
             {
@@ -96,8 +90,8 @@ class PayProjection(LedgerProjection):
             },
         )
 
-    @handle.register
-    def _(self, event: EntryCorrected, batch: Batch, position: int) -> None:
+    @handles(EntryCorrected)
+    def on_entry_corrected(self, event: EntryCorrected, batch: Batch, position: int) -> None:
         if event.corrected_type != ContractSigned.TOPIC or event.target is None:
             return
         changes: dict[str, Any] = {}
@@ -172,16 +166,14 @@ class PayReader:
 def compute_pay(
     account_manager_id: str, year: int, *, signed_value: Decimal, quota: Decimal, plan: tuple[Any, ...] | None
 ) -> Pay:
-    """commission = rate × signed + accelerator × max(0, signed − quota); bonus if signed ≥ quota × threshold."""
+    """Pay by DOMAIN.md: commission on signed value plus the accelerator above quota; a bonus past the threshold."""
     if plan is None:
         base_salary = commission_rate = accelerator_rate = bonus_threshold = bonus_amount = Decimal(0)
     else:
         base_salary = money(plan[0])
         commission_rate, accelerator_rate, bonus_threshold = (Decimal(plan[1]), Decimal(plan[2]), Decimal(plan[3]))
         bonus_amount = money(plan[4])
-    commission = round_cents(
-        commission_rate * signed_value + accelerator_rate * max(Decimal(0), signed_value - quota)
-    )
+    commission = round_cents(commission_rate * signed_value + accelerator_rate * max(Decimal(0), signed_value - quota))
     earned_bonus = quota > 0 and signed_value >= quota * bonus_threshold
     bonus = round_cents(bonus_amount) if earned_bonus else round_cents(Decimal(0))
     return Pay(
@@ -189,7 +181,7 @@ def compute_pay(
         year=year,
         signed_value=round_cents(signed_value),
         quota=round_cents(quota),
-        attainment=(signed_value / quota).quantize(Decimal("0.0001")) if quota > 0 else None,
+        attainment=(signed_value / quota).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if quota > 0 else None,
         base_salary=round_cents(base_salary),
         commission=commission,
         bonus=bonus,

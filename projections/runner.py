@@ -42,7 +42,7 @@ class Projections:
         view: ViewStore,
         names: Sequence[str] | None = None,
         *,
-        batch_size: int = 1_000,
+        batch_size: int = 5_000,
     ) -> None:
         unknown = sorted(set(names or ()) - set(NAMES))
         if unknown:
@@ -89,8 +89,12 @@ class Projections:
         """Processes the next batch for every projection; returns how many events it read."""
         after = min(projection.position(rebuilding=rebuilding) for projection in self.projections)
         items = self.read(after, self.batch_size)
-        for projection in self.projections:
-            projection.process_batch(items, rebuilding=rebuilding)
+        if items:
+            # One transaction for every view: one commit per batch, and each view's
+            # rows move together with its own tracking position.
+            with self.view.transaction() as cursor:
+                for projection in self.projections:
+                    projection.apply(cursor, items, rebuilding=rebuilding)
         if items and not rebuilding:
             with self._advanced:
                 self._advanced.notify_all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -34,10 +34,25 @@ class Table:
     columns: tuple[tuple[str, ColumnType], ...]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
+    column_names: tuple[str, ...] = field(init=False)
 
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.columns)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(name for name, _ in self.columns))
+
+    def select_statement(self, suffix: str = "") -> str:
+        where = " AND ".join(f"{column} = ?" for column in self.key)
+        return f"SELECT {', '.join(self.column_names)} FROM {self.name}{suffix} WHERE {where}"
+
+    def upsert_statement(self, suffix: str = "") -> str:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self.column_names if c not in self.key)
+        return (
+            f"INSERT INTO {self.name}{suffix} ({', '.join(self.column_names)}) "
+            f"VALUES ({', '.join('?' * len(self.column_names))}) "
+            f"ON CONFLICT ({', '.join(self.key)}) " + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
+        )
+
+    def delete_statement(self, suffix: str = "") -> str:
+        return f"DELETE FROM {self.name}{suffix} WHERE {' AND '.join(f'{column} = ?' for column in self.key)}"
 
 
 class Cursor:
@@ -46,6 +61,11 @@ class Cursor:
     def __init__(self, raw: Any, store: ViewStore) -> None:
         self.raw = raw
         self.store = store
+        self.committed: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` once this cursor's transaction has committed."""
+        self.committed.append(callback)
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
         self.raw.execute(self.store.sql(statement), params)
@@ -169,13 +189,19 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
         # reads before it writes never fails to upgrade its lock under contention.
         with self.datastore.get_connection(commit=True) as connection:
             raw = connection.cursor()
+            # Views can be rebuilt from the log, so they trade fsync-per-commit
+            # for speed; WAL keeps each commit (rows with tracking) atomic.
+            raw.execute("PRAGMA synchronous = NORMAL")
             raw.execute("BEGIN IMMEDIATE")
+            cursor = Cursor(raw, self)
             try:
-                yield Cursor(raw, self)
+                yield cursor
             except BaseException:
                 connection.rollback()
                 raise
             connection.commit()
+        for callback in cursor.committed:
+            callback()
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
@@ -241,7 +267,10 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.datastore.transaction(commit=True) as raw:
-            yield Cursor(raw, self)
+            cursor = Cursor(raw, self)
+            yield cursor
+        for callback in cursor.committed:
+            callback()
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from eventsourcing.dispatch import singledispatchmethod
 
 from domain.account_manager import Deactivated, Registered
 from domain.relationship import (
@@ -34,7 +33,7 @@ from domain.relationship import (
     TierChanged,
 )
 from domain.values import ContractStatus, DemoStatus, RelationshipStatus, Tier
-from projections.base import Batch, LedgerProjection, Row, cents, day_text, from_utc_text, utc_text
+from projections.base import Batch, LedgerProjection, Row, cents, day_text, from_utc_text, handles, utc_text
 from projections.store import Table, ViewStore
 
 UPCOMING = timedelta(days=14)
@@ -103,12 +102,8 @@ class WorkloadProjection(LedgerProjection):
     name = "workload"
     tables = (MANAGERS, RELATIONSHIPS, DEMOS, CONTRACTS)
 
-    @singledispatchmethod
-    def handle(self, event: Any, batch: Batch, position: int) -> None:
-        """Events this view does not show are passed over."""
-
-    @handle.register
-    def _(self, event: Registered, batch: Batch, position: int) -> None:
+    @handles(Registered)
+    def on_registered(self, event: Registered, batch: Batch, position: int) -> None:
         batch.put(
             "wl_managers",
             {
@@ -120,12 +115,12 @@ class WorkloadProjection(LedgerProjection):
             },
         )
 
-    @handle.register
-    def _(self, event: Deactivated, batch: Batch, position: int) -> None:
+    @handles(Deactivated)
+    def on_deactivated(self, event: Deactivated, batch: Batch, position: int) -> None:
         batch.update("wl_managers", (str(event.originator_id),), active=0)
 
-    @handle.register
-    def _(self, event: Opened, batch: Batch, position: int) -> None:
+    @handles(Opened)
+    def on_opened(self, event: Opened, batch: Batch, position: int) -> None:
         batch.put(
             "wl_relationships",
             {
@@ -148,20 +143,20 @@ class WorkloadProjection(LedgerProjection):
     def _relationship(self, batch: Batch, event: Any, **changes: Any) -> None:
         batch.update("wl_relationships", (str(event.originator_id),), version=event.originator_version, **changes)
 
-    @handle.register
-    def _(self, event: AccountManagerAssigned, batch: Batch, position: int) -> None:
+    @handles(AccountManagerAssigned)
+    def on_account_manager_assigned(self, event: AccountManagerAssigned, batch: Batch, position: int) -> None:
         self._relationship(batch, event, account_manager_id=str(event.account_manager_id))
 
-    @handle.register
-    def _(self, event: TierChanged, batch: Batch, position: int) -> None:
+    @handles(TierChanged)
+    def on_tier_changed(self, event: TierChanged, batch: Batch, position: int) -> None:
         self._relationship(batch, event, tier=event.tier.value)
 
-    @handle.register
-    def _(self, event: ContactCadenceChanged, batch: Batch, position: int) -> None:
+    @handles(ContactCadenceChanged)
+    def on_contact_cadence_changed(self, event: ContactCadenceChanged, batch: Batch, position: int) -> None:
         self._relationship(batch, event, cadence_days=event.days)
 
-    @handle.register
-    def _(self, event: ContactLogged, batch: Batch, position: int) -> None:
+    @handles(ContactLogged)
+    def on_contact_logged(self, event: ContactLogged, batch: Batch, position: int) -> None:
         row = batch.get("wl_relationships", str(event.originator_id))
         occurred = utc_text(event.occurred_at)
         if row is not None and (row["last_contact_at"] is None or occurred >= row["last_contact_at"]):
@@ -170,16 +165,16 @@ class WorkloadProjection(LedgerProjection):
         else:
             self._relationship(batch, event)
 
-    @handle.register
-    def _(self, event: Closed, batch: Batch, position: int) -> None:
+    @handles(Closed)
+    def on_closed(self, event: Closed, batch: Batch, position: int) -> None:
         self._relationship(batch, event, status=RelationshipStatus.CLOSED.value)
 
-    @handle.register
-    def _(self, event: Reopened, batch: Batch, position: int) -> None:
+    @handles(Reopened)
+    def on_reopened(self, event: Reopened, batch: Batch, position: int) -> None:
         self._relationship(batch, event, status=RelationshipStatus.OPEN.value)
 
-    @handle.register
-    def _(self, event: DemoScheduled, batch: Batch, position: int) -> None:
+    @handles(DemoScheduled)
+    def on_demo_scheduled(self, event: DemoScheduled, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.put(
             "wl_demos",
@@ -194,23 +189,23 @@ class WorkloadProjection(LedgerProjection):
             },
         )
 
-    @handle.register
-    def _(self, event: DemoRescheduled, batch: Batch, position: int) -> None:
+    @handles(DemoRescheduled)
+    def on_demo_rescheduled(self, event: DemoRescheduled, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.update("wl_demos", (str(event.demo_id),), scheduled_for=utc_text(event.scheduled_for))
 
-    @handle.register
-    def _(self, event: DemoCompleted, batch: Batch, position: int) -> None:
+    @handles(DemoCompleted)
+    def on_demo_completed(self, event: DemoCompleted, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.update("wl_demos", (str(event.demo_id),), status=DemoStatus.COMPLETED.value)
 
-    @handle.register
-    def _(self, event: DemoCancelled, batch: Batch, position: int) -> None:
+    @handles(DemoCancelled)
+    def on_demo_cancelled(self, event: DemoCancelled, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.update("wl_demos", (str(event.demo_id),), status=DemoStatus.CANCELLED.value)
 
-    @handle.register
-    def _(self, event: ContractProposed, batch: Batch, position: int) -> None:
+    @handles(ContractProposed)
+    def on_contract_proposed(self, event: ContractProposed, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.put(
             "wl_contracts",
@@ -223,8 +218,8 @@ class WorkloadProjection(LedgerProjection):
             },
         )
 
-    @handle.register
-    def _(self, event: ContractSigned, batch: Batch, position: int) -> None:
+    @handles(ContractSigned)
+    def on_contract_signed(self, event: ContractSigned, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.update(
             "wl_contracts",
@@ -233,13 +228,13 @@ class WorkloadProjection(LedgerProjection):
             value_cents=cents(event.value),
         )
 
-    @handle.register
-    def _(self, event: ContractTerminated, batch: Batch, position: int) -> None:
+    @handles(ContractTerminated)
+    def on_contract_terminated(self, event: ContractTerminated, batch: Batch, position: int) -> None:
         self._relationship(batch, event)
         batch.update("wl_contracts", (str(event.contract_id),), status=ContractStatus.TERMINATED.value)
 
-    @handle.register
-    def _(self, event: EntryCorrected, batch: Batch, position: int) -> None:
+    @handles(EntryCorrected)
+    def on_entry_corrected(self, event: EntryCorrected, batch: Batch, position: int) -> None:
         changes = event.changes
         if event.corrected_type == Opened.TOPIC:
             self._relationship(batch, event, **changes)
@@ -307,7 +302,7 @@ class RelationshipFacts:
         return self.cadence_days or self.tier.default_cadence_days
 
     def contact_due(self) -> datetime:
-        """When the next contact is due: the cadence after the last one (or the opening), or the follow-up date if sooner."""
+        """When contact is due: the cadence after the last contact (or the opening), or the follow-up date if sooner."""
         due = (self.last_contact_at or self.opened_at) + timedelta(days=self.cadence)
         if self.next_follow_up_on is not None:
             follow_up = datetime.combine(self.next_follow_up_on, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
@@ -395,4 +390,4 @@ class WorkloadReader:
                 "JOIN wl_relationships r ON r.relationship_id = c.relationship_id "
                 "WHERE c.status = 'proposed' AND r.status = 'open' GROUP BY r.account_manager_id"
             ).fetchall()
-        return {manager: count for manager, count in rows}
+        return {manager: int(count) for manager, count in rows}

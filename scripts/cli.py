@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated, NoReturn
 
 import typer
 
-from infrastructure.bootstrap import build_ledger
+from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
 
 app = typer.Typer(
@@ -49,6 +50,57 @@ def demo() -> None:
         seeded = ensure_demo(ledger, progress=True)
         typer.echo(f"Ledger at {settings.database_url} ({'demo history seeded' if seeded else 'already had history'}):")
         typer.echo(summarise(ledger).describe())
+
+
+@app.command()
+def rebuild(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Projections to bring up to date (default: all).", show_default=False)
+    ] = None,
+    from_scratch: Annotated[
+        bool, typer.Option("--from-scratch", help="Build fresh tables beside the live ones and swap them in.")
+    ] = False,
+) -> None:
+    """Brings projections up to date from where they stopped, or rebuilds them from the first event."""
+    from scripts.progress import events_progress
+
+    settings = Settings.from_env()
+    with build_ledger(settings) as ledger:
+        projections = build_projections(ledger, settings, names)
+        with events_progress("Rebuilding" if from_scratch else "Catching up", projections.head()) as update:
+            started = time.monotonic()
+            reached = projections.rebuild_from_scratch(update) if from_scratch else projections.catch_up(update)
+            elapsed = time.monotonic() - started
+    done = ", ".join(projection.name for projection in projections.projections)
+    typer.echo(f"{done}: at position {reached} ({reached / max(elapsed, 1e-9):,.0f} events/s over {elapsed:.1f} s)")
+
+
+projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("run")
+def run_projections(
+    poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls for other writers.")] = 0.25,
+) -> None:
+    """Keeps every projection following the log until stopped (SIGINT or SIGTERM)."""
+    import logging
+    import signal
+    import threading
+
+    from projections.runner import ProjectionRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    settings = Settings.from_env()
+    with build_ledger(settings) as ledger:
+        runner = ProjectionRunner(build_projections(ledger, settings), poll_interval=poll_interval).start()
+        typer.echo(f"Projections following {settings.database_url}; stop with Ctrl-C", err=True)
+        stopping.wait()
+        runner.stop()
+    typer.echo("Projections stopped", err=True)
 
 
 def main() -> None:

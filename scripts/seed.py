@@ -27,19 +27,6 @@ from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
-
 from domain.account_manager import AccountManager, CompensationPlan
 from domain.application import Ledger
 from domain.compliance_policy import POLICY_ID, CompliancePolicy
@@ -69,6 +56,7 @@ from domain.values import (
     StaffRole,
     Tier,
 )
+from scripts.progress import events_progress
 
 HISTORY_STARTS = date(2025, 1, 1)
 """The first business day of every seeded history."""
@@ -158,18 +146,8 @@ def seed_ledger(ledger: Ledger, plan: SeedPlan, *, progress: bool) -> SeedSummar
         raise LedgerNotEmptyError(msg)
     if not progress:
         return _Seeder(ledger, plan, on_flush=None).run()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("events"),
-        _EventsPerSecond(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task("Seeding", total=plan.events)
-        return _Seeder(ledger, plan, on_flush=lambda done: bar.update(task, completed=done)).run()
+    with events_progress("Seeding", plan.events) as update:
+        return _Seeder(ledger, plan, on_flush=lambda done: update(done, plan.events)).run()
 
 
 def holds_no_history(ledger: Ledger) -> bool:
@@ -180,14 +158,6 @@ def holds_no_history(ledger: Ledger) -> bool:
             return False
         start = notifications[-1].id + 1
     return True
-
-
-class _EventsPerSecond(ProgressColumn):
-    """The recent rate of stored events."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- events/s" if speed is None else f"{speed:,.0f} events/s", style="progress.data.speed")
 
 
 # -- The cast and the props --------------------------------------------------
