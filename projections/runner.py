@@ -68,6 +68,12 @@ class Projections:
         """The position every projection has reached."""
         return min(self.positions().values())
 
+    def start_position(self, *, rebuilding: bool = False) -> int:
+        """Where the next catch-up (or the resumed rebuild) starts from."""
+        if rebuilding and not all(self.view.position(projection.name + NEXT) for projection in self.projections):
+            return 0
+        return min(projection.position(rebuilding=rebuilding) for projection in self.projections)
+
     def head(self) -> int:
         """The last position in the global log."""
         return self.ledger.recorder.max_notification_id() or 0

@@ -67,12 +67,15 @@ def rebuild(
     settings = Settings.from_env()
     with build_ledger(settings) as ledger:
         projections = build_projections(ledger, settings, names)
+        start = projections.start_position(rebuilding=from_scratch)
         with events_progress("Rebuilding" if from_scratch else "Catching up", projections.head()) as update:
             started = time.monotonic()
             reached = projections.rebuild_from_scratch(update) if from_scratch else projections.catch_up(update)
             elapsed = time.monotonic() - started
-    done = ", ".join(projection.name for projection in projections.projections)
-    typer.echo(f"{done}: at position {reached} ({reached / max(elapsed, 1e-9):,.0f} events/s over {elapsed:.1f} s)")
+    names = ", ".join(projection.name for projection in projections.projections)
+    processed = max(0, reached - start)
+    rate = processed / elapsed if elapsed > 0 else 0.0
+    typer.echo(f"{names}: at position {reached}; {processed:,} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
 
 
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)
