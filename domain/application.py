@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import RecordConflictError, Recording
 from eventsourcing.utils import get_topic
 from pydantic import Field, ValidationError
@@ -24,7 +24,7 @@ from domain.errors import InvalidInput, NotFound, PreconditionFailed, VersionCon
 from domain.gift_recipient import GiftRecipient
 from domain.gift_rule import counted_value
 from domain.mapper import PydanticMapper
-from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, validation_failure
+from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, StaleSnapshotError, validation_failure
 from domain.permissions import Action, check_allowed
 from domain.relationship import ClientRelationship, ContactLogged, Recipient, StaffMember, Text
 from domain.values import (
@@ -88,6 +88,21 @@ class GiftDetails(Frozen):
     face_value: NonNegativeMoney | None = None
     recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
     representative_attended: bool = False
+
+
+class LedgerRepository(Repository[UUID]):
+    """The library's repository, replaying from the events alone when a snapshot has an older shape."""
+
+    def _reconstruct_aggregate(self, aggregate_id: UUID, version: int | None, projector_func: Any) -> Any:
+        try:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        except StaleSnapshotError as stale:
+            log.info("%s; replaying its events", stale)
+            aggregate = projector_func(None, self.event_store.get(aggregate_id, lte=version))
+            if aggregate is None:
+                msg = f"Aggregate {aggregate_id!r} version {version!r} not found."
+                raise AggregateNotFoundError(msg) from None
+            return aggregate
 
 
 class Ledger(Application[UUID]):
@@ -694,6 +709,17 @@ class Ledger(Application[UUID]):
     def _result(aggregate: LedgerAggregate, recordings: Sequence[Recording[UUID]]) -> CommandResult:
         position = max(recording.notification.id for recording in recordings)
         return CommandResult(id=aggregate.id, version=aggregate.version, position=position)
+
+    def construct_repository(self) -> Repository[UUID]:
+        base = super().construct_repository()
+        return LedgerRepository(
+            event_store=base.event_store,
+            snapshot_store=base.snapshot_store,
+            cache_maxsize=None,
+            fastforward=base.fastforward,
+            fastforward_skipping=base.fastforward_skipping,
+            deepcopy_from_cache=base.deepcopy_from_cache,
+        )
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings and self.on_saved:

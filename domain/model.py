@@ -113,6 +113,8 @@ class LedgerAggregate(BaseAggregate[UUID]):
     """An aggregate whose events are stamped with audit fields and a monotonic `recorded_at`."""
 
     TOPIC: ClassVar[str]
+    snapshot_version: ClassVar[int] = 1
+    """Raised whenever `State` changes shape, so that older snapshots are passed over, not misread."""
 
     class State(BaseModel):
         """The aggregate's attributes, as a snapshot stores them."""
@@ -141,6 +143,13 @@ class LedgerAggregate(BaseAggregate[UUID]):
         return {name: getattr(self, name) for name in type(self).State.model_fields}
 
 
+class StaleSnapshotError(Exception):
+    """A stored snapshot was taken of an older shape of the aggregate; the events must be replayed instead."""
+
+    def __init__(self, aggregate_id: UUID, version: int) -> None:
+        super().__init__(f"The snapshot of {aggregate_id} at version {version} has an older shape")
+
+
 class LedgerSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
     """The state of an aggregate at a version, so reading it need not replay every event."""
 
@@ -158,6 +167,7 @@ class LedgerSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
     topic: str
     created_on: AwareDatetime
     modified_on: AwareDatetime
+    state_version: int = 1
     state: dict[str, Any]
 
     TOPIC: ClassVar[str] = "ledger:Snapshot"
@@ -173,12 +183,18 @@ class LedgerSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
             topic=get_topic(type(aggregate)),
             created_on=aggregate.created_on,
             modified_on=aggregate.modified_on,
+            state_version=type(aggregate).snapshot_version,
             state=state_model.model_dump(mode="json"),
         )
 
     def mutate(self, _: None) -> Any:
         aggregate_class = resolve_topic(self.topic)
-        state = aggregate_class.State.model_validate(self.state)
+        if self.state_version != aggregate_class.snapshot_version:
+            raise StaleSnapshotError(self.originator_id, self.originator_version)
+        try:
+            state = aggregate_class.State.model_validate(self.state)
+        except ValidationError:
+            raise StaleSnapshotError(self.originator_id, self.originator_version) from None
         aggregate = object.__new__(aggregate_class)
         aggregate.__base_init__(self.originator_id, self.originator_version, self.created_on)
         aggregate.modified_on = self.modified_on

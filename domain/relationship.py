@@ -499,6 +499,7 @@ class ClientRelationship(LedgerAggregate):
     """One client (a person or a corporation) and everything recorded for them."""
 
     TOPIC = "ledger:ClientRelationship"
+    snapshot_version = 2  # 2: State gained product_versions
 
     class State(BaseModel):
         client_name: str

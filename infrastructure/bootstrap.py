@@ -22,7 +22,7 @@ def build_ledger(settings: Settings | None = None) -> Ledger:
 def build_view_store(settings: Settings) -> ViewStore:
     """The view store in the same database as the events."""
     env = library_env(settings.database_url)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+    if "SQLITE_DBNAME" in env:
         return SQLiteViewStore(env["SQLITE_DBNAME"])
     datastore = ViewDatastore(
         dbname=env["POSTGRES_DBNAME"],

@@ -12,10 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, ProcessRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
+
+from projections.store import schema_lock
 
 
 class UnsupportedDatabaseURL(ValueError):
@@ -60,7 +63,7 @@ def _postgres_env(database_url: str) -> dict[str, str]:
         raise UnsupportedDatabaseURL(msg)
     query = parse_qs(parts.query)
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": get_topic(LedgerPostgresFactory),
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(parts.port or 5432),
@@ -142,3 +145,23 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._select_positions, (originator_id,), prepare=True)
             return {row["originator_version"]: row["notification_id"] for row in curs.fetchall()}
+
+
+class LedgerPostgresFactory(PostgresFactory):
+    """The library's PostgreSQL factory, creating tables one process at a time (see `schema_lock`)."""
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with schema_lock(self.datastore):
+            return super().aggregate_recorder(purpose)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with schema_lock(self.datastore):
+            return super().application_recorder()
+
+    def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
+        with schema_lock(self.datastore):
+            return super().tracking_recorder(tracking_recorder_class)
+
+    def process_recorder(self) -> ProcessRecorder:
+        with schema_lock(self.datastore):
+            return super().process_recorder()

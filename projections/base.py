@@ -141,7 +141,7 @@ class Batch:
 class LedgerProjection(Projection[ViewStore]):
     """A view of the ledger: its tables, and a handler per event type it shows (marked with `@handles`)."""
 
-    name: ClassVar[str] = ""
+    name = ""
     tables: ClassVar[tuple[Table, ...]] = ()
     handlers: ClassVar[dict[type[Any], Handler]] = {}
 
@@ -183,7 +183,8 @@ class LedgerProjection(Projection[ViewStore]):
         batch = Batch(cursor, self.tables, suffix, cache)
         handlers, other = self.handlers, type(self).on_other
         for position, event in pending:
-            handlers.get(type(event), other)(self, event, batch, position)
+            handler: Handler = handlers.get(type(event), other)
+            handler(self, event, batch, position)
         batch.flush()
         reached = pending[-1][0]
         self.view.record_tracking(cursor, tracking_name, reached)

@@ -54,6 +54,7 @@ class Projections:
         self.projections = [cls(view) for cls in PROJECTIONS if not names or cls.name in names]
         self._advanced = threading.Condition()
         with view.transaction() as cursor:
+            view.lock_schema(cursor)
             for projection in self.projections:
                 projection.create_tables(cursor)
                 view.insert_tracking_row(cursor, projection.name)
@@ -126,6 +127,7 @@ class Projections:
         the fresh tables from their own tracking position and finishes the job.
         """
         with self.view.transaction() as cursor:
+            self.view.lock_schema(cursor)
             for projection in self.projections:
                 projection.create_tables(cursor, rebuilding=True)
                 self.view.insert_tracking_row(cursor, projection.name + NEXT)
@@ -138,6 +140,7 @@ class Projections:
 
     def _swap(self, projection: LedgerProjection) -> None:
         with self.view.transaction() as cursor:
+            self.view.lock_schema(cursor)
             self.view.lock_tracking(cursor, projection.name)
             if not self.view.table_exists(cursor, projection.tables[0].name + NEXT):
                 return  # another process swapped this projection in already

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Connection
@@ -85,7 +85,7 @@ class Cursor:
         return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
-class ViewStore(ABC):
+class ViewStore(TrackingRecorder, ABC):
     """The view tables and tracking positions of one database."""
 
     dialect: str
@@ -105,6 +105,10 @@ class ViewStore(ABC):
         """A read-only transaction: one consistent snapshot of every view."""
 
     @abstractmethod
+    def lock_schema(self, cursor: Cursor) -> None:
+        """Within a transaction: waits until no other process is creating or swapping tables."""
+
+    @abstractmethod
     def lock_tracking(self, cursor: Cursor, name: str) -> int:
         """Locks the tracking row of `name` for this transaction and returns its position (0 if none)."""
 
@@ -118,6 +122,10 @@ class ViewStore(ABC):
 
     @abstractmethod
     def table_exists(self, cursor: Cursor, physical_name: str) -> bool: ...
+
+    @abstractmethod
+    def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
+        """Drops a table's secondary indexes (its primary key stays)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -208,6 +216,9 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
         with self.datastore.transaction(commit=False) as raw:
             yield Cursor(raw, self)
 
+    def lock_schema(self, cursor: Cursor) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already serialises writers, DDL included."""
+
     def lock_tracking(self, cursor: Cursor, name: str) -> int:
         row = cursor.execute("SELECT notification_id FROM tracking WHERE application_name = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
@@ -232,6 +243,25 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
 
     def close(self) -> None:
         self.datastore.close()
+
+
+SCHEMA_LOCK = 0x1ED6E7
+"""The advisory lock that serialises creating and altering the ledger's tables across processes."""
+
+
+@contextmanager
+def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Holds the schema lock for the duration: processes starting at once create tables one at a time.
+
+    Without it, concurrent `CREATE ... IF NOT EXISTS` and `CREATE OR REPLACE`
+    statements deadlock or collide in PostgreSQL's catalogues.
+    """
+    with datastore.get_connection() as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 class ViewDatastore(PostgresDatastore):
@@ -259,6 +289,10 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
         self.tracking_table = "projection_tracking"
         self.create_table()
 
+    def create_table(self) -> None:
+        with schema_lock(self.datastore):
+            super().create_table()
+
     def sql(self, statement: str) -> str:
         # Views are written with `?` placeholders; bare table names resolve
         # through the search path, which every connection sets to the schema.
@@ -271,6 +305,9 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             yield cursor
         for callback in cursor.committed:
             callback()
+
+    def lock_schema(self, cursor: Cursor) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:

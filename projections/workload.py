@@ -329,7 +329,8 @@ class WorkloadReader:
         limit: int | None = None,
     ) -> list[RelationshipFacts]:
         """Relationships in the order they were opened, filtered, after a paging position."""
-        clauses, params = ["position > ?"], [after_position]
+        clauses: list[str] = ["position > ?"]
+        params: list[Any] = [after_position]
         for column, value in (("account_manager_id", account_manager_id), ("tier", tier), ("status", status)):
             if value is not None:
                 clauses.append(f"{column} = ?")

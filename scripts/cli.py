@@ -72,10 +72,10 @@ def rebuild(
             started = time.monotonic()
             reached = projections.rebuild_from_scratch(update) if from_scratch else projections.catch_up(update)
             elapsed = time.monotonic() - started
-    names = ", ".join(projection.name for projection in projections.projections)
+    rebuilt = ", ".join(projection.name for projection in projections.projections)
     processed = max(0, reached - start)
     rate = processed / elapsed if elapsed > 0 else 0.0
-    typer.echo(f"{names}: at position {reached}; {processed:,} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
+    typer.echo(f"{rebuilt}: at position {reached}; {processed:,} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
 
 
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)

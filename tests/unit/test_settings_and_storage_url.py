@@ -8,6 +8,7 @@ from infrastructure.settings import DEFAULT_DATABASE_URL, Settings
 from infrastructure.storage import (
     AppendOnlyPostgresRecorder,
     AppendOnlySQLiteRecorder,
+    LedgerPostgresFactory,
     UnsupportedDatabaseURL,
     library_env,
 )
@@ -42,7 +43,7 @@ def test_each_in_memory_sqlite_url_is_a_database_of_its_own() -> None:
 
 def test_a_postgres_url_is_split_into_the_library_settings() -> None:
     env = library_env("postgresql://alice:s%40cret@db.example:6543/ledger?schema=audit")
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"].endswith(LedgerPostgresFactory.__qualname__)
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("alice", "s@cret")
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == ("db.example", "6543", "ledger")
     assert env["POSTGRES_SCHEMA"] == "audit"
