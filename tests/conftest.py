@@ -82,7 +82,6 @@ def manager() -> Audit:
     return audit_as(Role.MANAGER)
 
 
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: the PostgreSQL tests must run, never skip."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
