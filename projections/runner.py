@@ -6,6 +6,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
 from domain.application import Ledger
 from domain.model import LedgerEvent
 from projections.audit_index import AuditIndexProjection
@@ -169,12 +172,34 @@ class ProjectionRunner:
         self._more = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
+        self._listener: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def start(self) -> ProjectionRunner:
         self.projections.ledger.on_saved.append(self.nudge)
         self._thread.start()
+        recorder = self.projections.ledger.recorder
+        if isinstance(recorder, PostgresApplicationRecorder):
+            self._listener = threading.Thread(
+                target=self._listen, args=(recorder,), name="projection-listener", daemon=True
+            )
+            self._listener.start()
         return self
+
+    def _listen(self, recorder: PostgresApplicationRecorder) -> None:
+        # Every insert into the events table NOTIFYs its channel; a notification
+        # wakes the runner at once. If the connection drops, listen again later:
+        # meanwhile the poll keeps the views following.
+        while not self._stopping.is_set():
+            try:
+                with recorder.datastore.get_connection() as connection:
+                    connection.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
+                    while not self._stopping.is_set():
+                        for _ in connection.notifies(timeout=self.poll_interval, stop_after=1):
+                            self._more.set()
+            except Exception as error:  # the server went away; the poll covers the gap
+                log.info("Projection listener lost its connection (%s); listening again shortly", error)
+                self._stopping.wait(self.poll_interval * 4)
 
     def nudge(self, position: int = 0) -> None:
         """Tells the runner there are new events to process."""
@@ -184,6 +209,8 @@ class ProjectionRunner:
         self._stopping.set()
         self._more.set()
         self._thread.join(timeout)
+        if self._listener is not None:
+            self._listener.join(timeout)
         if self.nudge in self.projections.ledger.on_saved:
             self.projections.ledger.on_saved.remove(self.nudge)
 
