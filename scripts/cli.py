@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -76,6 +77,25 @@ def rebuild(
     processed = max(0, reached - start)
     rate = processed / elapsed if elapsed > 0 else 0.0
     typer.echo(f"{rebuilt}: at position {reached}; {processed:,} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A one-minute smoke run (small data, one round).")] = False,
+    postgres: Annotated[
+        bool, typer.Option("--postgres", help="On PostgreSQL (127.0.0.1:5432/test) instead of SQLite.")
+    ] = False,
+    events: Annotated[int | None, typer.Option(min=100, help="Events to seed for each scenario.")] = None,
+    rounds: Annotated[int | None, typer.Option(min=1, help="Rounds per scenario; the median is reported.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here.")] = None,
+) -> None:
+    """Measures each speed target against its baseline in the same run (see BENCHMARKS.md)."""
+    from scripts.bench import run, table, write_json
+
+    results = run(quick=quick, postgres=postgres, events=events, rounds=rounds)
+    typer.echo(table(results))
+    if json_path is not None:
+        write_json(results, json_path)
 
 
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)

@@ -1,0 +1,138 @@
+"""`ledger bench`: each speed target measured as a ratio against a baseline in the same run.
+
+These machines are shared and noisy, so each figure is the median of several
+rounds, and every figure that has a target is a ratio of two things measured
+side by side; the absolute numbers are printed beside it for reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from infrastructure.bootstrap import build_ledger, build_projections
+from infrastructure.settings import Settings
+from scripts.seed import SeedPlan, seed_ledger
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Result:
+    """One scenario's figures: the ratio to its baseline, the absolute numbers, the target, and whether it is met."""
+
+    scenario: str
+    store: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    figures: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+@contextmanager
+def fresh_store(postgres: bool) -> Iterator[Settings]:
+    """A new, empty ledger database for one scenario, removed afterwards."""
+    if not postgres:
+        with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
+            yield Settings(database_url=f"sqlite:///{Path(folder) / 'ledger.sqlite3'}")
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield Settings(database_url=f"{POSTGRES_ADMIN_URL}?schema={schema}")
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def bench_rebuild(*, events: int, rounds: int, postgres: bool) -> Result:
+    """A from-scratch rebuild of every view against merely reading and decoding the same events."""
+    with fresh_store(postgres) as settings:
+        ledger = build_ledger(settings)
+        seed_ledger(ledger, SeedPlan(managers=12, relationships=200, events=events, random_seed=7), progress=False)
+        projections = build_projections(ledger, settings)
+        total = projections.head()
+
+        def read_and_decode() -> None:
+            after = 0
+            while items := projections.read(after, projections.batch_size):
+                after = items[-1][0]
+
+        read_times, rebuild_times = [], []
+        for _ in range(rounds):
+            read_times.append(timed(read_and_decode))
+            rebuild_times.append(timed(projections.rebuild_from_scratch))
+        ledger.close()
+        peak_rss_mb = rebuild_peak_rss_mb(settings)
+    read_rate = total / statistics.median(read_times)
+    rebuild_rate = total / statistics.median(rebuild_times)
+    ratio = rebuild_rate / read_rate
+    return Result(
+        scenario="rebuild",
+        store="postgres" if postgres else "sqlite",
+        ratio=round(ratio, 2),
+        target=">= 0.50 of read + decode; peak RSS < 300 MB",
+        met=ratio >= 0.5 and peak_rss_mb < 300,
+        figures={
+            "events": total,
+            "read_decode_events_per_s": round(read_rate),
+            "rebuild_events_per_s": round(rebuild_rate),
+            "rebuild_peak_rss_mb": round(peak_rss_mb, 1),
+        },
+    )
+
+
+def rebuild_peak_rss_mb(settings: Settings) -> float:
+    """Peak resident memory of `ledger rebuild --from-scratch` run as its own process."""
+    env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [sys.executable, "-c", "from scripts.cli import main; main()", "rebuild", "--from-scratch"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) -> list[Result]:
+    events = events or (5_000 if quick else 200_000)
+    rounds = rounds or (1 if quick else 3)
+    return [bench_rebuild(events=events, rounds=rounds, postgres=postgres)]
+
+
+def table(results: list[Result]) -> str:
+    lines = [f"{'scenario':<10} {'store':<9} {'ratio':>6}  {'met':<4} target / figures"]
+    for result in results:
+        met = "-" if result.met is None else ("yes" if result.met else "NO")
+        ratio = "-" if result.ratio is None else f"{result.ratio:.2f}"
+        figures = ", ".join(f"{k}={v:,}" for k, v in result.figures.items())
+        lines.append(f"{result.scenario:<10} {result.store:<9} {ratio:>6}  {met:<4} {result.target}")
+        lines.append(f"{'':<31} {figures}")
+    return "\n".join(lines)
+
+
+def write_json(results: list[Result], path: Path) -> None:
+    path.write_text(json.dumps([asdict(result) for result in results], indent=2))
