@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.persistence import RecordConflictError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 from pydantic import Field, ValidationError
 
@@ -118,8 +118,8 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
-        self.on_saved: list[Callable[[int], None]] = []
-        """Called with the last position after each save (e.g. to wake the projections)."""
+        self.on_saved: list[Callable[[int, int], None]] = []
+        """Called after each save with the last position and the number of events stored."""
 
     # -- account managers --
 
@@ -614,6 +614,12 @@ class Ledger(Application[UUID]):
         yield first  # type: ignore[misc]
         yield from events  # type: ignore[misc]
 
+    def decode(self, stored: StoredEvent) -> LedgerEvent:
+        """A stored record turned back into the ledger's event."""
+        event = self.mapper.to_domain_event(stored)
+        assert isinstance(event, LedgerEvent)
+        return event
+
     def gift_recipient(self, recipient_id: UUID) -> GiftRecipient:
         return self._load(GiftRecipient, recipient_id)
 
@@ -725,7 +731,7 @@ class Ledger(Application[UUID]):
         if recordings and self.on_saved:
             position = max(recording.notification.id for recording in recordings)
             for listener in list(self.on_saved):
-                listener(position)
+                listener(position, len(recordings))
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # Snapshot from the aggregates in hand rather than re-reading them, all in

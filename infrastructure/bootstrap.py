@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from domain.application import Ledger
+from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.storage import library_env
-from projections.runner import Projections
+from infrastructure.tokens import TokenStore
+from projections.runner import ProjectionRunner, Projections
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewDatastore, ViewStore
 
 
@@ -42,3 +45,42 @@ def build_view_store(settings: Settings) -> ViewStore:
 def build_projections(ledger: Ledger, settings: Settings, names: Sequence[str] | None = None) -> Projections:
     """The ledger's projections (all, or those named), their tables created if missing."""
     return Projections(ledger, build_view_store(settings), names)
+
+
+@dataclass
+class System:
+    """Everything a running ledger needs, built in one place from settings."""
+
+    settings: Settings
+    ledger: Ledger
+    projections: Projections
+    tokens: TokenStore
+    idempotency: IdempotencyStore
+    runner: ProjectionRunner | None = None
+
+    @property
+    def view(self) -> ViewStore:
+        return self.projections.view
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        self.ledger.close()
+        self.projections.view.close()
+
+
+def build_system(settings: Settings | None = None, *, run_projections: bool = True) -> System:
+    """The ledger, its projections (following the log in a thread unless told not to), and the API's tables."""
+    settings = settings or Settings.from_env()
+    ledger = build_ledger(settings)
+    projections = build_projections(ledger, settings)
+    system = System(
+        settings=settings,
+        ledger=ledger,
+        projections=projections,
+        tokens=TokenStore(projections.view),
+        idempotency=IdempotencyStore(projections.view),
+    )
+    if run_projections:
+        system.runner = ProjectionRunner(projections).start()
+    return system

@@ -8,11 +8,12 @@ position can be read back beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, ProcessRecorder
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, Notification, ProcessRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -99,6 +100,25 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
             ),
         ]
 
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The stored events at these global positions, in position order."""
+        if not positions:
+            return []
+        marks = ",".join("?" * len(positions))
+        statement = f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid IN ({marks}) ORDER BY rowid"  # noqa: S608
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, list(positions))
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
+
     def select_positions(self, originator_id: UUID) -> dict[int, int]:
         """Each version of an aggregate with its global position."""
         with self.datastore.transaction(commit=False) as c:
@@ -136,9 +156,29 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
                 function=function,
             )
         )
+        self._select_at = SQL(
+            "SELECT * FROM {schema}.{table} WHERE notification_id = ANY(%s) ORDER BY notification_id"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
         self._select_positions = SQL(
             "SELECT originator_version, notification_id FROM {schema}.{table} WHERE originator_id = %s"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The stored events at these global positions, in position order."""
+        if not positions:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_at, (list(positions),), prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def select_positions(self, originator_id: UUID) -> dict[int, int]:
         """Each version of an aggregate with its global position."""

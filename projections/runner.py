@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -83,17 +84,27 @@ class Projections:
         return self.ledger.recorder.max_notification_id() or 0
 
     def wait(self, position: int, timeout: float) -> bool:
-        """Blocks until every projection has processed `position` (True), or `timeout` passes (False)."""
+        """Blocks until every projection has processed `position` (True), or `timeout` passes (False).
+
+        A runner in this process wakes the waiters as soon as it commits a batch;
+        for a runner in another process, the position is re-read every 50 ms.
+        """
+        deadline = time.monotonic() + timeout
         with self._advanced:
-            return self._advanced.wait_for(lambda: self.position() >= position, timeout=timeout)
+            while self.position() < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._advanced.wait(min(remaining, 0.05))
+        return True
 
     # -- processing --
 
     def read(self, after: int, limit: int) -> list[tuple[int, LedgerEvent]]:
         """Up to `limit` events after position `after`, decoded once for every projection."""
         notifications = self.ledger.recorder.select_notifications(start=after + 1, limit=limit)
-        to_event = self.ledger.mapper.to_domain_event
-        return [(n.id, to_event(n)) for n in notifications]  # type: ignore[misc]
+        decode = self.ledger.decode
+        return [(n.id, decode(n)) for n in notifications]
 
     def run_once(self, *, rebuilding: bool = False) -> int:
         """Processes the next batch for every projection; returns how many events it read."""
@@ -201,7 +212,7 @@ class ProjectionRunner:
                 log.info("Projection listener lost its connection (%s); listening again shortly", error)
                 self._stopping.wait(self.poll_interval * 4)
 
-    def nudge(self, position: int = 0) -> None:
+    def nudge(self, position: int = 0, count: int = 0) -> None:
         """Tells the runner there are new events to process."""
         self._more.set()
 

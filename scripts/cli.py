@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from domain.values import Role
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
 
@@ -96,6 +97,74 @@ def bench(
     typer.echo(table(results))
     if json_path is not None:
         write_json(results, json_path)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed an empty ledger and print one token per role.")] = False,
+    projections: Annotated[
+        bool, typer.Option("--projections/--no-projections", help="Run the projections in this process.")
+    ] = True,
+) -> None:
+    """Serves the HTTP API (uvicorn), with the projections following the log in the same process by default."""
+    import uvicorn
+
+    from api.app import create_app
+    from infrastructure.bootstrap import build_system
+
+    settings = Settings.from_env()
+    system = build_system(settings, run_projections=projections)
+    if demo:
+        from scripts.demo import demo_tokens, ensure_demo
+
+        seeded = ensure_demo(system.ledger, progress=True)
+        typer.echo(f"Demo ledger at {settings.database_url} ({'seeded' if seeded else 'already had history'}).")
+        typer.echo(f"API at http://{host}:{port}/v1 (docs at http://{host}:{port}/docs). Tokens, one per role:")
+        for role, token in demo_tokens(system).items():
+            typer.echo(f"  {role:<16} {token}")
+    try:
+        uvicorn.run(create_app(system), host=host, port=port, log_level="info")
+    finally:
+        system.close()
+
+
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("add")
+def add_token(
+    role: Annotated[Role, typer.Option(help="The principal's role.", case_sensitive=False)],
+    name: Annotated[str, typer.Option(help="Whose token it is; recorded as actor_id on every event it stores.")],
+    account_manager_id: Annotated[
+        str | None, typer.Option(help="For an account_manager token: the account manager it stands for.")
+    ] = None,
+) -> None:
+    """Creates an API token and prints it as the last line (only its hash is stored)."""
+    from uuid import UUID
+
+    from infrastructure.bootstrap import build_view_store
+    from infrastructure.tokens import TokenStore
+
+    manager_id = None
+    if account_manager_id is not None:
+        try:
+            manager_id = UUID(account_manager_id)
+        except ValueError:
+            fail(f"--account-manager-id {account_manager_id!r} is not a UUID")
+    settings = Settings.from_env()
+    if manager_id is not None:
+        with build_ledger(settings) as ledger:
+            ledger.account_manager(manager_id)  # refuses an unknown manager
+    view = build_view_store(settings)
+    try:
+        issued = TokenStore(view).issue(role=role, name=name, account_manager_id=manager_id)
+    finally:
+        view.close()
+    typer.echo(f"Token for {issued.name} ({issued.principal.role.value}); it is shown only now:", err=True)
+    typer.echo(issued.token)
 
 
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)

@@ -13,6 +13,9 @@ from domain.application import Ledger
 from domain.gift_recipient import GiftReceived
 from domain.model import LedgerEvent
 from domain.relationship import Closed, ContractSigned, Opened, Reopened
+from domain.values import Role
+from infrastructure.bootstrap import System
+from projections.workload import WorkloadReader
 from scripts.seed import SeedPlan, holds_no_history, seed_ledger
 
 DEMO_PLAN = SeedPlan(managers=8, relationships=60, events=3_000, random_seed=2026)
@@ -31,7 +34,7 @@ def all_events(ledger: Ledger, page: int = 1_000) -> Iterator[LedgerEvent]:
     start = 1
     while notifications := ledger.recorder.select_notifications(start=start, limit=page):
         for notification in notifications:
-            yield ledger.mapper.to_domain_event(notification)  # type: ignore[misc]
+            yield ledger.decode(notification)
         start = notifications[-1].id + 1
 
 
@@ -82,3 +85,17 @@ def summarise(ledger: Ledger) -> LedgerSummary:
     for event in all_events(ledger):
         summary.add(event)
     return summary
+
+
+def demo_tokens(system: System) -> dict[str, str]:
+    """One new token per role; the account manager's stands for the first active seeded manager."""
+    system.projections.catch_up()
+    managers = WorkloadReader(system.view).managers(active_only=True)
+    tokens = {}
+    for role in Role:
+        manager_id = UUID(managers[0]["account_manager_id"]) if role is Role.ACCOUNT_MANAGER and managers else None
+        if role is Role.ACCOUNT_MANAGER and manager_id is None:
+            continue
+        name = f"demo-{role.value}" if manager_id is None else f"demo-{role.value} ({managers[0]['name']})"
+        tokens[role.value] = system.tokens.issue(role=role, name=name, account_manager_id=manager_id).token
+    return tokens

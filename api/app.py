@@ -1,0 +1,60 @@
+"""The FastAPI application: built from a `System` (or settings), with its middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.metrics import Metrics
+from api.middleware import CorrelationId, IdempotencyKeys, RequestMetrics
+from api.routes import account_managers, audit, compliance, operations, relationships, workload
+from infrastructure.bootstrap import System, build_system
+from infrastructure.settings import Settings
+
+DESCRIPTION = """
+The relationship ledger's public contract (see API.md): JSON in and out, money as
+decimal strings (`"250.00"`), times in RFC 3339 with an offset. Every request but
+`GET /health` needs `Authorization: Bearer <token>`. Errors are
+`application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(
+    system: System | None = None, *, settings: Settings | None = None, run_projections: bool = True
+) -> FastAPI:
+    """The API on a given system, or on one built from settings when the app starts (and closed when it stops)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if getattr(app.state, "system", None) is None:
+            owned = app.state.system = build_system(settings, run_projections=run_projections)
+        app.state.system.ledger.on_saved.append(app.state.metrics.count_appended)
+        try:
+            yield
+        finally:
+            app.state.system.ledger.on_saved.remove(app.state.metrics.count_appended)
+            if owned is not None:
+                owned.close()
+
+    app = FastAPI(title="Relationship ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.system = system
+    app.state.metrics = Metrics()
+    problems.install(app)
+    for router in (
+        account_managers.router,
+        workload.router,
+        relationships.router,
+        compliance.router,
+        audit.router,
+    ):
+        app.include_router(router, prefix="/v1")
+    app.include_router(operations.router)
+    # Outermost last: the correlation id wraps everything, metrics see every answer.
+    app.add_middleware(IdempotencyKeys)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(CorrelationId)
+    return app

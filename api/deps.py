@@ -1,0 +1,197 @@
+"""The API's dependencies, as `Annotated` aliases: the system, who is asking, and the protocol headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Query, Request, Response
+
+from api.problems import Problem
+from domain.application import Ledger
+from domain.values import Audit, Principal, Role
+from infrastructure.bootstrap import System
+from projections.audit_index import AuditIndexReader
+from projections.gift_register import GiftRegisterReader
+from projections.pay import PayReader
+from projections.workload import WorkloadReader
+
+MIN_POSITION_WAIT = 5.0
+"""Seconds a query with `min_position` waits for the views before answering `projection_lagging`."""
+
+
+def get_system(request: Request) -> System:
+    system: System = request.app.state.system
+    return system
+
+
+SystemDep = Annotated[System, Depends(get_system)]
+
+
+def get_ledger(system: SystemDep) -> Ledger:
+    return system.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def get_correlation_id(request: Request) -> str:
+    correlation_id: str = request.state.correlation_id
+    return correlation_id
+
+
+CorrelationIdDep = Annotated[str, Depends(get_correlation_id)]
+
+_BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+
+
+def get_principal(
+    request: Request,
+    system: SystemDep,
+    authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
+) -> Principal:
+    """The principal behind the request's bearer token (401 without a valid one)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    match = _BEARER.match(authorization or "")
+    if match is None:
+        raise Problem("unauthenticated", "Send Authorization: Bearer <token>; `ledger tokens add` creates one.")
+    principal = system.tokens.principal(match.group(1))
+    if principal is None:
+        raise Problem("unauthenticated", "That token is not known to this ledger.")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_audit(principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
+    return Audit(principal=principal, correlation_id=correlation_id)
+
+
+AuditDep = Annotated[Audit, Depends(get_audit)]
+
+
+def roles(*allowed: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only principals of these roles (403 otherwise)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(role.value for role in allowed)
+            raise Problem("forbidden", f"The {principal.role.value} role may not read this; it is for {names}.")
+        return principal
+
+    return check
+
+
+READERS_OF_EVERYTHING = (Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN)
+ComplianceReaderDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+AuditorDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+
+
+def get_expected_version(
+    if_match: Annotated[
+        str | None, Header(description='Write only if the aggregate is still at this version: `"<version>"`.')
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match.strip())
+    if match is None:
+        raise Problem(
+            "validation_error",
+            'If-Match must be a version as returned in ETag, such as "3".',
+            errors=[{"field": "If-Match", "message": 'must look like "3"'}],
+        )
+    return int(match.group(1))
+
+
+ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
+
+
+def get_consistent_views(
+    system: SystemDep,
+    response: Response,
+    min_position: Annotated[
+        int | None,
+        Query(ge=0, description="Wait (up to 5 s) until the views have processed this position: read your writes."),
+    ] = None,
+) -> System:
+    """Waits for the views to reach `min_position`, and says where they are in `X-Projection-Position`."""
+    projections = system.projections
+    if min_position is not None and not projections.wait(min_position, MIN_POSITION_WAIT):
+        raise Problem(
+            "projection_lagging",
+            f"The views have not reached position {min_position} within {MIN_POSITION_WAIT:.0f} s; try again.",
+        )
+    response.headers["X-Projection-Position"] = str(projections.position())
+    return system
+
+
+ViewsDep = Annotated[System, Depends(get_consistent_views)]
+
+
+def workload_reader(system: ViewsDep) -> WorkloadReader:
+    return WorkloadReader(system.view)
+
+
+def pay_reader(system: ViewsDep) -> PayReader:
+    return PayReader(system.view)
+
+
+def gift_register_reader(system: ViewsDep) -> GiftRegisterReader:
+    return GiftRegisterReader(system.view)
+
+
+def audit_index_reader(system: ViewsDep) -> AuditIndexReader:
+    return AuditIndexReader(system.view)
+
+
+WorkloadDep = Annotated[WorkloadReader, Depends(workload_reader)]
+PayDep = Annotated[PayReader, Depends(pay_reader)]
+GiftRegisterDep = Annotated[GiftRegisterReader, Depends(gift_register_reader)]
+AuditIndexDep = Annotated[AuditIndexReader, Depends(audit_index_reader)]
+
+
+class PageRequest:
+    """`limit` (1-500, default 50) and the opaque `cursor` from the previous page."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")] = 50,
+        cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    ) -> None:
+        self.limit = limit
+        self.after: dict[str, Any] = decode_cursor(cursor) if cursor else {}
+
+    def next_cursor(self, has_more: bool, **after: Any) -> str | None:
+        return encode_cursor(after) if has_more else None
+
+
+def encode_cursor(after: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(after)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise Problem(
+            "validation_error",
+            "cursor is not one this API gave out; pass next_cursor back unchanged.",
+            errors=[{"field": "cursor", "message": "not a cursor from this API"}],
+        )
+    return value
+
+
+PageDep = Annotated[PageRequest, Depends(PageRequest)]

@@ -1,0 +1,218 @@
+"""ASGI middleware: the correlation id in and out, request metrics, and Idempotency-Key replay."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import Metrics
+from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, TITLES
+from infrastructure.idempotency import StoredResponse, request_hash
+
+CORRELATION_HEADER = b"x-correlation-id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:/@+-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class CorrelationId:
+    """Gives every request a correlation id (its own `X-Correlation-ID` if it sent a usable one) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, CORRELATION_HEADER)
+        correlation_id = given if given and _SAFE_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != CORRELATION_HEADER]
+                headers.append((CORRELATION_HEADER, correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class RequestMetrics:
+    """Counts requests and times them, by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.observe_request(scope["method"], template, status, time.perf_counter() - started)
+
+
+def problem_message(code: str, detail: str, **extra: Any) -> tuple[int, bytes]:
+    status = STATUS_OF_CODE[code]
+    body = {"type": "about:blank", "title": TITLES[code], "status": status, "code": code, "detail": detail, **extra}
+    return status, orjson.dumps(body)
+
+
+class IdempotencyKeys:
+    """A POST with `Idempotency-Key`: the first response is stored; the same key and body replay it.
+
+    The same key with another body is refused (422); a key whose first request
+    is still running answers 409 `idempotency_in_progress`. Keys are per principal.
+    Responses of 500 and above are not stored, so such a request can be retried.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        system = scope["app"].state.system
+        body = await _read_body(receive)
+        replay_receive = _replaying(body)
+        principal = await _principal(system, scope)
+        if principal is None:  # let the route answer 401 as usual
+            await self.app(scope, replay_receive, send)
+            return
+        if not 1 <= len(key) <= 255:
+            await _send_problem(
+                send,
+                "validation_error",
+                "Idempotency-Key must be 1 to 255 characters.",
+                errors=[{"field": "Idempotency-Key", "message": "1 to 255 characters"}],
+            )
+            return
+        fingerprint = request_hash(scope["method"], scope["path"], body)
+        try:
+            reservation = await anyio.to_thread.run_sync(system.idempotency.reserve, principal.id, key, fingerprint)
+        except STORE_ERRORS:
+            await _send_problem(send, "unavailable", "The store cannot be reached right now; nothing was written.")
+            return
+        if reservation.mismatch:
+            await _send_problem(
+                send,
+                "validation_error",
+                "This Idempotency-Key was used with another request body; use a new key for a new request.",
+                errors=[{"field": "Idempotency-Key", "message": "already used with another body"}],
+            )
+            return
+        if reservation.in_progress:
+            await _send_problem(send, "idempotency_in_progress", "The first request with this key is still running.")
+            return
+        if reservation.replay is not None:
+            await _send_stored(send, reservation.replay)
+            return
+        captured = _Capture(send)
+        try:
+            await self.app(scope, replay_receive, captured.send)
+        finally:
+            response = captured.response()
+            if response is not None and response.status < 500:
+                await anyio.to_thread.run_sync(system.idempotency.complete, principal.id, key, response)
+            else:
+                await anyio.to_thread.run_sync(system.idempotency.release, principal.id, key)
+
+
+class _Capture:
+    """Passes a response on while keeping a copy of it."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in message.get("headers", [])
+                if k.lower() not in (CORRELATION_HEADER, b"content-length")
+            }
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+        await self._send(message)
+
+    def response(self) -> StoredResponse | None:
+        if self.status is None:
+            return None
+        return StoredResponse(self.status, self.headers, b"".join(self.chunks))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _principal(system: Any, scope: Scope) -> Any:
+    authorization = _header(scope, b"authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return await anyio.to_thread.run_sync(system.tokens.principal, token.strip())
+    except STORE_ERRORS:
+        return None
+
+
+async def _send_problem(send: Send, code: str, detail: str, **extra: Any) -> None:
+    status, body = problem_message(code, detail, **extra)
+    await _send_stored(send, StoredResponse(status, {"content-type": PROBLEM_JSON}, body))
+
+
+async def _send_stored(send: Send, response: StoredResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

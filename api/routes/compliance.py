@@ -1,0 +1,199 @@
+"""Compliance: the gift policy (FINRA Rule 3220), the gift register and its exceptions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import (
+    AuditDep,
+    ComplianceReaderDep,
+    ExpectedVersionDep,
+    GiftRegisterDep,
+    LedgerDep,
+    PageDep,
+    PrincipalDep,
+)
+from api.problems import problems
+from api.routes.common import command_done, money
+from api.schemas import (
+    CommandPublic,
+    GiftExceptionPublic,
+    GiftLimitCreate,
+    GiftPolicyPublic,
+    LimitChangePublic,
+    LimitYearPublic,
+    LimitYearSet,
+    Page,
+    RecipientYearPublic,
+    RegisteredGiftPublic,
+)
+from domain.gift_rule import limit_in_force
+from projections.gift_register import GiftException, RecipientYear, RegisteredGift
+
+router = APIRouter(prefix="/compliance", tags=["compliance"])
+YearQuery = Annotated[int | None, Query(ge=1900, le=9999, description="The limit year (default: this year).")]
+
+
+def _this_year(year: int | None) -> int:
+    return year or datetime.now(UTC).year
+
+
+def _gift(gift: RegisteredGift) -> RegisteredGiftPublic:
+    return RegisteredGiftPublic(
+        gift_id=gift.gift_id,
+        relationship_id=gift.relationship_id,
+        account_manager_id=gift.account_manager_id,
+        given_on=gift.given_on,
+        category=gift.category,
+        description=gift.description,
+        cost=money(gift.cost),
+        counted_value=money(gift.counted_value),
+        limit=None if gift.limit is None else money(gift.limit),
+        limit_year=gift.limit_year,
+    )
+
+
+def _recipient(entry: RecipientYear) -> RecipientYearPublic:
+    return RecipientYearPublic(
+        recipient_id=entry.recipient_id,
+        name=entry.name,
+        employer=entry.employer,
+        limit_year=entry.limit_year,
+        counted_total=money(entry.counted_total),
+        limit=money(entry.limit),
+        headroom=money(entry.headroom),
+        gifts=[_gift(gift) for gift in entry.gifts],
+    )
+
+
+def _exception(found: GiftException) -> GiftExceptionPublic:
+    return GiftExceptionPublic(
+        kind=found.kind,
+        recipient_id=found.recipient_id,
+        name=found.name,
+        employer=found.employer,
+        gift=_gift(found.gift),
+        counted_total=money(found.counted_total),
+        limit=money(found.limit),
+        related_gift_ids=list(found.related_gift_ids),
+    )
+
+
+@router.get("/gift-policy", response_model=GiftPolicyPublic, responses=problems())
+def get_gift_policy(principal: PrincipalDep, ledger: LedgerDep, response: Response) -> GiftPolicyPublic:
+    """The firm's dated gift-limit schedule and how the limit year is drawn."""
+    policy = ledger.gift_policy()
+    response.headers["ETag"] = f'"{policy.version}"'
+    return GiftPolicyPublic(
+        limit_schedule=[
+            LimitChangePublic(effective_from=c.effective_from, amount=money(c.amount)) for c in policy.limit_schedule
+        ],
+        limit_year=LimitYearPublic(kind=policy.limit_year.kind.value, start_month=policy.limit_year.start_month),
+        version=policy.version,
+    )
+
+
+@router.post(
+    "/gift-policy/limits",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandPublic,
+    responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
+)
+def schedule_gift_limit(
+    body: GiftLimitCreate, audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
+) -> CommandPublic:
+    """Sets the gift limit from a date on (compliance and admins); it replaces any change on that same date."""
+    result = ledger.schedule_gift_limit(
+        audit, effective_from=body.effective_from, amount=body.amount, expected_version=expected_version
+    )
+    command_done(response, result)
+    return CommandPublic(id=result.id, version=result.version, position=result.position)
+
+
+@router.put(
+    "/gift-policy/limit-year",
+    response_model=CommandPublic,
+    responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
+)
+def set_limit_year(
+    body: LimitYearSet, audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
+) -> CommandPublic:
+    """Sets how the limit year is drawn: `calendar`, `fiscal` (with `start_month`) or `rolling_12_months`."""
+    result = ledger.set_limit_year(
+        audit, kind=body.kind, start_month=body.start_month, expected_version=expected_version
+    )
+    command_done(response, result)
+    return CommandPublic(id=result.id, version=result.version, position=result.position)
+
+
+@router.get(
+    "/gift-register",
+    response_model=Page[RecipientYearPublic],
+    responses=problems("forbidden", "projection_lagging", "validation_error"),
+)
+def get_gift_register(
+    principal: ComplianceReaderDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
+) -> Page[RecipientYearPublic]:
+    """Each recipient's gifts in the limit year, with the counted total, the limit in force and the headroom."""
+    entries = register.register(_this_year(year), datetime.now(UTC).date())
+    offset = int(page.after.get("offset", 0))
+    items = entries[offset : offset + page.limit]
+    return Page(
+        items=[_recipient(entry) for entry in items],
+        next_cursor=page.next_cursor(offset + page.limit < len(entries), offset=offset + page.limit),
+    )
+
+
+@router.get(
+    "/recipients/{recipient_id}",
+    response_model=RecipientYearPublic,
+    responses=problems("forbidden", "not_found", "projection_lagging", "validation_error"),
+)
+def get_recipient(
+    recipient_id: UUID,
+    principal: ComplianceReaderDep,
+    ledger: LedgerDep,
+    register: GiftRegisterDep,
+    year: YearQuery = None,
+) -> RecipientYearPublic:
+    """One recipient's gifts in the limit year, against the limit."""
+    recipient = ledger.gift_recipient(recipient_id)  # 404 for an unknown recipient
+    today = datetime.now(UTC).date()
+    entries = register.register(_this_year(year), today, recipient_id=str(recipient_id))
+    if entries:
+        return _recipient(entries[0])
+    schedule, policy = register.policy()
+    window = register.window(policy, _this_year(year), today)
+    limit = limit_in_force(schedule, min(window.end, today))
+    return RecipientYearPublic(
+        recipient_id=recipient_id,
+        name=recipient.name,
+        employer=recipient.employer,
+        limit_year=window.label,
+        counted_total="0.00",
+        limit=money(limit),
+        headroom=money(limit),
+        gifts=[],
+    )
+
+
+@router.get(
+    "/exceptions",
+    response_model=Page[GiftExceptionPublic],
+    responses=problems("forbidden", "projection_lagging", "validation_error"),
+)
+def get_exceptions(
+    principal: ComplianceReaderDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
+) -> Page[GiftExceptionPublic]:
+    """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person."""
+    found = register.exceptions(_this_year(year), datetime.now(UTC).date())
+    offset = int(page.after.get("offset", 0))
+    items = found[offset : offset + page.limit]
+    return Page(
+        items=[_exception(item) for item in items],
+        next_cursor=page.next_cursor(offset + page.limit < len(found), offset=offset + page.limit),
+    )

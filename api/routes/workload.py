@@ -1,0 +1,128 @@
+"""Workload: one row per active account manager, worked out against the clock when asked."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+
+from api.deps import PayDep, PrincipalDep, WorkloadDep
+from api.problems import Problem, problems
+from api.routes.common import money
+from api.schemas import DemoPublic, ManagerWorkloadPublic, OverduePublic, PayPublic, WorkloadRowPublic
+from domain.values import Role, Tier
+from projections.pay import Pay, PayReader
+from projections.workload import RelationshipFacts, WorkloadReader
+
+router = APIRouter(tags=["workload"])
+
+
+def _attainment(signed: Decimal, quota: Decimal) -> str | None:
+    return str((signed / quota).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)) if quota > 0 else None
+
+
+def workload_rows(
+    workload: WorkloadReader, pay: PayReader, now: datetime, year: int, only: str | None = None
+) -> list[WorkloadRowPublic]:
+    """The workload of every active account manager (or only one), from the views."""
+    managers = [m for m in workload.managers(active_only=True) if only is None or m["account_manager_id"] == only]
+    open_by_manager: dict[str, list[RelationshipFacts]] = defaultdict(list)
+    for facts in workload.relationships(status="open", account_manager_id=only):
+        open_by_manager[facts.account_manager_id].append(facts)
+    demos = Counter(demo["account_manager_id"] for demo in workload.upcoming_demos(now, account_manager_id=only))
+    proposals = workload.open_proposals()
+    signed, quotas = pay.signed_values(year), pay.quotas(year)
+    rows = []
+    for manager in managers:
+        manager_id = manager["account_manager_id"]
+        relationships = open_by_manager[manager_id]
+        by_tier = {tier.value: sum(1 for r in relationships if r.tier is tier) for tier in Tier}
+        signed_value, quota = signed.get(manager_id, Decimal(0)), quotas.get(manager_id, Decimal(0))
+        rows.append(
+            WorkloadRowPublic(
+                account_manager_id=manager_id,
+                name=manager["name"],
+                active_relationships=len(relationships),
+                by_tier=by_tier,
+                weighted_load=sum(Tier(tier).weight * count for tier, count in by_tier.items()),
+                upcoming_demos=demos[manager_id],
+                overdue_follow_ups=sum(1 for r in relationships if r.is_overdue(now)),
+                open_proposals=proposals.get(manager_id, 0),
+                quota=money(quota),
+                signed_value=money(signed_value),
+                attainment=_attainment(signed_value, quota),
+            )
+        )
+    return rows
+
+
+def manager_workload(
+    workload: WorkloadReader, pay: PayReader, manager_id: str, now: datetime, year: int
+) -> ManagerWorkloadPublic:
+    rows = workload_rows(workload, pay, now, year, only=manager_id)
+    if not rows:
+        known = any(m["account_manager_id"] == manager_id for m in workload.managers())
+        raise Problem(
+            "not_found",
+            f"Account manager {manager_id} is deactivated and carries no workload."
+            if known
+            else f"No account manager {manager_id} (in the views; pass min_position to wait for a recent one).",
+        )
+    demos = [_demo(demo) for demo in workload.upcoming_demos(now, account_manager_id=manager_id)]
+    overdue = [
+        OverduePublic(
+            relationship_id=facts.relationship_id,
+            client_name=facts.client_name,
+            tier=facts.tier.value,
+            last_contact_at=facts.last_contact_at.isoformat() if facts.last_contact_at else None,
+            contact_due=facts.contact_due().isoformat(),
+        )
+        for facts in workload.relationships(status="open", account_manager_id=manager_id)
+        if facts.is_overdue(now)
+    ]
+    return ManagerWorkloadPublic(**rows[0].model_dump(), demos=demos, overdue_relationships=overdue)
+
+
+def _demo(row: dict[str, Any]) -> DemoPublic:
+    return DemoPublic(
+        demo_id=row["demo_id"],
+        relationship_id=row["relationship_id"],
+        client_name=row["client_name"],
+        product=row["product"],
+        scheduled_for=row["scheduled_for"],
+        location=row["location"],
+        staff=orjson.loads(row["staff"]),
+    )
+
+
+def pay_public(pay: Pay) -> PayPublic:
+    return PayPublic(
+        account_manager_id=pay.account_manager_id,
+        year=pay.year,
+        signed_value=money(pay.signed_value),
+        quota=money(pay.quota),
+        attainment=None if pay.attainment is None else str(pay.attainment),
+        commission=money(pay.commission),
+        bonus=money(pay.bonus),
+        base_salary=money(pay.base_salary),
+        total=money(pay.total),
+    )
+
+
+@router.get(
+    "/workload", response_model=list[WorkloadRowPublic], responses=problems("projection_lagging", "validation_error")
+)
+def get_workload(
+    principal: PrincipalDep,
+    workload: WorkloadDep,
+    pay: PayDep,
+    year: Annotated[int | None, Query(ge=1900, le=9999, description="Quota year (default: this year).")] = None,
+) -> list[WorkloadRowPublic]:
+    """One row per active account manager (an account manager sees only their own row)."""
+    now = datetime.now(UTC)
+    only = str(principal.account_manager_id) if principal.role is Role.ACCOUNT_MANAGER else None
+    return workload_rows(workload, pay, now, year or now.year, only=only)

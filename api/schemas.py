@@ -1,0 +1,424 @@
+"""Request and response bodies (`XCreate`, `XPublic`), separate from the domain's events.
+
+Money is a JSON string with at most two decimal places ("1250.00"); a JSON
+number is refused, so a float never becomes money. Times are RFC 3339 with an
+offset; a naive time is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from domain.values import (
+    Channel,
+    ClientKind,
+    GiftCategory,
+    Industry,
+    IntroductionOutcome,
+    LimitYearKind,
+    StaffRole,
+    Tier,
+)
+
+_MONEY = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
+_RATE = re.compile(r"^\d{1,6}(\.\d{1,8})?$")
+
+
+def _text_not_number(value: object) -> object:
+    # A JSON number would be a float on the way in: money and rates are strings.
+    if not isinstance(value, str):
+        msg = 'must be a decimal string such as "1250.00", not a JSON number'
+        raise ValueError(msg)
+    return value
+
+
+def _money(value: str) -> str:
+    if not _MONEY.match(value):
+        msg = 'must be a decimal string with at most two places, such as "1250.00"'
+        raise ValueError(msg)
+    return value
+
+
+def _rate(value: str) -> str:
+    if not _RATE.match(value):
+        msg = 'must be a non-negative decimal string, such as "0.05"'
+        raise ValueError(msg)
+    return value
+
+
+MoneyText = Annotated[str, BeforeValidator(_text_not_number), AfterValidator(_money), Field(examples=["1250.00"])]
+RateText = Annotated[str, BeforeValidator(_text_not_number), AfterValidator(_rate), Field(examples=["0.05"])]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ------------------------------------------------------------------
+
+
+class AccountManagerCreate(Body):
+    name: Name
+    email: Annotated[str, Field(min_length=3, max_length=320, examples=["ann.lee@example.com"])]
+
+
+class QuotaSet(Body):
+    amount: MoneyText
+
+
+class CompensationPlanSet(Body):
+    base_salary: MoneyText
+    commission_rate: RateText
+    accelerator_rate: RateText
+    bonus_threshold: RateText
+    bonus_amount: MoneyText
+
+
+class Deactivation(Body):
+    reason: Text
+
+
+class RelationshipCreate(Body):
+    client_name: Name
+    client_kind: ClientKind
+    industry: Industry
+    tier: Tier
+    account_manager_id: UUID
+
+
+class AssignmentCreate(Body):
+    account_manager_id: UUID
+    reason: Text
+
+
+class TierSet(Body):
+    tier: Tier
+
+
+class CadenceSet(Body):
+    days: Annotated[int, Field(ge=1, le=365)]
+
+
+class ContactCreate(Body):
+    occurred_at: AwareDatetime
+    channel: Channel
+    summary: Text
+    next_follow_up_on: date | None = None
+
+
+class ProductIntroductionCreate(Body):
+    product: Name
+    occurred_at: AwareDatetime
+    outcome: IntroductionOutcome
+
+
+class StaffMemberIn(Body):
+    name: Name
+    role: StaffRole
+
+
+class DemoCreate(Body):
+    product: Name
+    scheduled_for: AwareDatetime
+    location: Text
+    staff: Annotated[list[StaffMemberIn], Field(min_length=1, max_length=50)]
+
+
+class DemoReschedule(Body):
+    scheduled_for: AwareDatetime
+
+
+class DemoCompletion(Body):
+    outcome: Text
+
+
+class Reasoned(Body):
+    reason: Text
+
+
+class ContractCreate(Body):
+    title: Name
+    value: MoneyText
+    starts_on: date
+    ends_on: date
+
+
+class ContractSignature(Body):
+    signed_on: date
+
+
+class ContractTermination(Body):
+    on: date
+    reason: Text
+
+
+class GiftRecipientIn(Body):
+    name: Name
+    employer: Name
+
+
+class GiftCreate(Body):
+    recipient: GiftRecipientIn
+    description: Text
+    given_on: date
+    category: GiftCategory
+    cost: MoneyText
+    market_value: MoneyText | None = None
+    face_value: MoneyText | None = None
+    recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
+    representative_attended: bool = False
+
+
+class EntertainmentCreate(Body):
+    occurred_on: date
+    description: Text
+    cost: MoneyText
+    attendees: Annotated[list[Name], Field(min_length=1, max_length=500)]
+    representative_attended: bool
+
+
+class CorrectionCreate(Body):
+    corrects_version: Annotated[int, Field(ge=1)]
+    reason: Text
+    changes: dict[str, Any]
+
+
+class GiftLimitCreate(Body):
+    effective_from: date
+    amount: MoneyText
+
+
+class LimitYearSet(Body):
+    kind: LimitYearKind
+    start_month: Annotated[int, Field(ge=1, le=12)] | None = None
+
+
+# -- responses -----------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class CommandPublic(BaseModel):
+    """What a command stored: the aggregate, its new version, and the global position of the last event."""
+
+    id: UUID
+    version: int
+    position: int
+
+
+class DemoCommandPublic(CommandPublic):
+    demo_id: UUID
+
+
+class ContractCommandPublic(CommandPublic):
+    contract_id: UUID
+
+
+class GiftCommandPublic(CommandPublic):
+    gift_id: UUID
+    recipient_id: UUID
+    counted_value: str
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next (null on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class AccountManagerPublic(BaseModel):
+    id: UUID
+    name: str
+    email: str
+    active: bool
+    version: int
+    quotas: dict[str, str] = Field(description="Quota per year.")
+    compensation_plans: dict[str, dict[str, str]] = Field(description="Plan per year.")
+
+
+class AccountManagerListItem(BaseModel):
+    id: UUID
+    name: str
+    email: str
+    active: bool
+
+
+class WorkloadRowPublic(BaseModel):
+    account_manager_id: UUID
+    name: str
+    active_relationships: int
+    by_tier: dict[str, int]
+    weighted_load: int
+    upcoming_demos: int
+    overdue_follow_ups: int
+    open_proposals: int
+    quota: str
+    signed_value: str
+    attainment: str | None
+
+
+class StaffPublic(BaseModel):
+    name: str
+    role: str
+
+
+class DemoPublic(BaseModel):
+    demo_id: UUID
+    relationship_id: UUID
+    client_name: str
+    product: str
+    scheduled_for: str
+    location: str
+    staff: list[StaffPublic]
+
+
+class OverduePublic(BaseModel):
+    relationship_id: UUID
+    client_name: str
+    tier: str
+    last_contact_at: str | None
+    contact_due: str
+
+
+class ManagerWorkloadPublic(WorkloadRowPublic):
+    demos: list[DemoPublic]
+    overdue_relationships: list[OverduePublic]
+
+
+class PayPublic(BaseModel):
+    account_manager_id: UUID
+    year: int
+    signed_value: str
+    quota: str
+    attainment: str | None
+    commission: str
+    bonus: str
+    base_salary: str
+    total: str
+
+
+class RelationshipListItem(BaseModel):
+    id: UUID
+    client_name: str
+    client_kind: str
+    industry: str
+    tier: str
+    status: str
+    account_manager_id: UUID
+    cadence_days: int
+    last_contact_at: str | None
+    next_follow_up_on: str | None
+    version: int
+
+
+class RelationshipPublic(BaseModel):
+    """A relationship's state (now, or as recorded at a version or time)."""
+
+    id: UUID
+    version: int
+    opened_at: str
+    recorded_at: str = Field(description="When the state's last event was recorded.")
+    client_name: str
+    client_kind: str
+    industry: str
+    tier: str
+    status: str
+    account_manager_id: UUID
+    cadence_days: int
+    last_contact_at: str | None
+    next_follow_up_on: str | None
+    products: dict[str, str]
+    demos: dict[str, dict[str, Any]]
+    contracts: dict[str, dict[str, Any]]
+    gifts_given: int
+
+
+class EventPublic(BaseModel):
+    position: int
+    version: int
+    type: str
+    recorded_at: str
+    occurred_at: str | None
+    actor_id: str
+    actor_role: str
+    correlation_id: str
+    data: dict[str, Any]
+
+
+class AuditEventPublic(EventPublic):
+    aggregate_type: str
+    aggregate_id: UUID
+    hash: str | None = Field(default=None, description="The event's tamper-evidence hash (see the auditors' section).")
+
+
+class LimitChangePublic(BaseModel):
+    effective_from: date
+    amount: str
+
+
+class LimitYearPublic(BaseModel):
+    kind: str
+    start_month: int | None = None
+
+
+class GiftPolicyPublic(BaseModel):
+    limit_schedule: list[LimitChangePublic]
+    limit_year: LimitYearPublic
+    version: int
+
+
+class RegisteredGiftPublic(BaseModel):
+    gift_id: UUID
+    relationship_id: UUID | None
+    account_manager_id: UUID | None
+    given_on: date
+    category: str | None
+    description: str | None
+    cost: str
+    counted_value: str
+    limit: str | None
+    limit_year: str | None
+
+
+class RecipientYearPublic(BaseModel):
+    recipient_id: UUID
+    name: str
+    employer: str
+    limit_year: str
+    counted_total: str
+    limit: str
+    headroom: str
+    gifts: list[RegisteredGiftPublic]
+
+
+class GiftExceptionPublic(BaseModel):
+    kind: str = Field(description="`near_limit` or `split`.")
+    recipient_id: UUID
+    name: str
+    employer: str
+    gift: RegisteredGiftPublic
+    counted_total: str
+    limit: str
+    related_gift_ids: list[UUID]
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(description="`ok`, or `unavailable` when the store cannot be reached.")
+    store: str
+    projections: dict[str, int]
+    lag: dict[str, int] = Field(default_factory=dict, description="Events each projection is behind the log.")
+
+
+def money_text(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
