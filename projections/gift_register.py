@@ -257,42 +257,73 @@ class GiftRegisterReader:
         years: dict[str, RecipientYear] = {}
         for row in rows:
             entry = years.setdefault(row[0], RecipientYear(row[0], row[1], row[2], window.label, limit))
-            entry.gifts.append(
-                RegisteredGift(
-                    gift_id=row[3],
-                    relationship_id=row[4],
-                    account_manager_id=row[5],
-                    given_on=date.fromisoformat(row[6]),
-                    category=row[7],
-                    description=row[8],
-                    cost=money(row[9]),
-                    counted_value=money(row[10]),
-                    limit=money(row[11]) if row[11] is not None else None,
-                    limit_year=row[12],
-                    position=row[13],
-                )
-            )
+            entry.gifts.append(_registered_gift(row[3:]))
         return list(years.values())
 
     def exceptions(self, year: int, today: date) -> list[GiftException]:
-        """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person."""
-        schedule, _ = self.policy()
+        """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person.
+
+        A split is looked for across the ends of the limit year too: a gift on
+        30 December and another on 2 January are 3 days apart.
+        """
+        schedule, policy = self.policy()
+        window = self.window(policy, year, today)
         found: list[GiftException] = []
-        for entry in self.register(year, today):
-            counted = [gift for gift in entry.gifts if gift.counted_value > 0]
+        entries = self.register(year, today)
+        for entry in entries:
             running = Decimal("0.00")
-            for gift in counted:
+            for gift in entry.gifts:
+                if gift.counted_value == 0:
+                    continue
                 running += gift.counted_value
                 limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
                 if running > NEAR_LIMIT * limit:
                     found.append(GiftException("near_limit", *entry.who, gift, running, limit))
-            for gift in counted:
+        nearby = self._counted_gifts_between(window.start - SPLIT_WINDOW, window.end + SPLIT_WINDOW)
+        by_recipient = {entry.recipient_id: entry for entry in entries}
+        for recipient_id, gifts in nearby.items():
+            holder = by_recipient.get(recipient_id)
+            for gift in gifts:
+                if holder is None or not window.contains(gift.given_on):
+                    continue
                 close = tuple(
                     other.gift_id
-                    for other in counted
+                    for other in gifts
                     if other.gift_id != gift.gift_id and abs(other.given_on - gift.given_on) <= SPLIT_WINDOW
                 )
                 if close:
                     limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
-                    found.append(GiftException("split", *entry.who, gift, entry.counted_total, limit, close))
+                    found.append(GiftException("split", *holder.who, gift, holder.counted_total, limit, close))
         return found
+
+    def _counted_gifts_between(self, start: date, end: date) -> dict[str, list[RegisteredGift]]:
+        """Counted gifts given from `start` to `end`, per recipient, in date order."""
+        with self.view.reading() as cursor:
+            rows = cursor.execute(
+                "SELECT recipient_id, gift_id, relationship_id, account_manager_id, given_on, category, description, "
+                "cost_cents, counted_cents, limit_cents, limit_year, position FROM gr_gifts "
+                "WHERE given_on >= ? AND given_on <= ? AND counted_cents > 0 ORDER BY recipient_id, given_on, position",
+                (day_text(start), day_text(end)),
+            ).fetchall()
+        gifts: dict[str, list[RegisteredGift]] = {}
+        for row in rows:
+            gifts.setdefault(row[0], []).append(_registered_gift(row[1:]))
+        return gifts
+
+
+def _registered_gift(row: tuple[Any, ...]) -> RegisteredGift:
+    """A gift from the columns gift_id, relationship_id, account_manager_id, given_on, category, description,
+    cost_cents, counted_cents, limit_cents, limit_year, position."""
+    return RegisteredGift(
+        gift_id=row[0],
+        relationship_id=row[1],
+        account_manager_id=row[2],
+        given_on=date.fromisoformat(row[3]),
+        category=row[4],
+        description=row[5],
+        cost=money(row[6]),
+        counted_value=money(row[7]),
+        limit=money(row[8]) if row[8] is not None else None,
+        limit_year=row[9],
+        position=row[10],
+    )

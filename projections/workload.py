@@ -28,6 +28,7 @@ from domain.relationship import (
     DemoScheduled,
     EntryCorrected,
     Opened,
+    RelationshipEvent,
     Reopened,
     StaffMember,
     TierChanged,
@@ -139,6 +140,12 @@ class WorkloadProjection(LedgerProjection):
                 "version": event.originator_version,
             },
         )
+
+    def on_other(self, event: Any, batch: Batch, position: int) -> None:
+        # Every other relationship event (a product introduction, a gift, entertainment)
+        # still moves the relationship's version, which the list shows.
+        if isinstance(event, RelationshipEvent):
+            self._relationship(batch, event)
 
     def _relationship(self, batch: Batch, event: Any, **changes: Any) -> None:
         batch.update("wl_relationships", (str(event.originator_id),), version=event.originator_version, **changes)
