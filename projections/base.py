@@ -108,7 +108,11 @@ class Batch:
         self.dirty[table].add(key)
 
     def insert(self, table: str, values: tuple[Any, ...]) -> None:
-        """Adds a row that no other event changes (values in column order), without reading or caching it."""
+        """Adds a row that no other event changes (values in column order), without reading or caching it.
+
+        A plain INSERT: the tracking position already keeps an event from being
+        applied twice, so a duplicate here is a bug worth failing the batch for.
+        """
         self.inserts[table].append(values)
 
     def update(self, table: str, key: Key, **changes: Any) -> None:
@@ -125,7 +129,7 @@ class Batch:
     def flush(self) -> None:
         """Writes every changed row: one upsert and one delete statement per table."""
         for name, values in self.inserts.items():
-            self.cursor.executemany(self.tables[name].upsert_statement(self.suffix), values)
+            self.cursor.executemany(self.tables[name].insert_statement(self.suffix), values)
         for name, keys in self.dirty.items():
             if not keys:
                 continue

@@ -51,6 +51,12 @@ class Table:
             f"ON CONFLICT ({', '.join(self.key)}) " + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
         )
 
+    def insert_statement(self, suffix: str = "") -> str:
+        return (
+            f"INSERT INTO {self.name}{suffix} ({', '.join(self.column_names)}) "
+            f"VALUES ({', '.join('?' * len(self.column_names))})"
+        )
+
     def delete_statement(self, suffix: str = "") -> str:
         return f"DELETE FROM {self.name}{suffix} WHERE {' AND '.join(f'{column} = ?' for column in self.key)}"
 
