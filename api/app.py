@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.metrics import Metrics
+from api.deps import MIN_POSITION_WAIT
 from api.middleware import CorrelationId, IdempotencyKeys, RequestMetrics
 from api.routes import account_managers, audit, compliance, operations, relationships, workload
 from infrastructure.bootstrap import System, build_system
@@ -23,7 +24,11 @@ decimal strings (`"250.00"`), times in RFC 3339 with an offset. Every request bu
 
 
 def create_app(
-    system: System | None = None, *, settings: Settings | None = None, run_projections: bool = True
+    system: System | None = None,
+    *,
+    settings: Settings | None = None,
+    run_projections: bool = True,
+    min_position_wait: float = MIN_POSITION_WAIT,
 ) -> FastAPI:
     """The API on a given system, or on one built from settings when the app starts (and closed when it stops)."""
 
@@ -43,6 +48,7 @@ def create_app(
     app = FastAPI(title="Relationship ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
     app.state.metrics = Metrics()
+    app.state.min_position_wait = min_position_wait
     problems.install(app)
     for router in (
         account_managers.router,

@@ -21,7 +21,7 @@ from projections.pay import PayReader
 from projections.workload import WorkloadReader
 
 MIN_POSITION_WAIT = 5.0
-"""Seconds a query with `min_position` waits for the views before answering `projection_lagging`."""
+"""Seconds a query with `min_position` waits for the views before answering `projection_lagging` (API.md)."""
 
 
 def get_system(request: Request) -> System:
@@ -118,6 +118,7 @@ ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
 
 
 def get_consistent_views(
+    request: Request,
     system: SystemDep,
     response: Response,
     min_position: Annotated[
@@ -127,10 +128,11 @@ def get_consistent_views(
 ) -> System:
     """Waits for the views to reach `min_position`, and says where they are in `X-Projection-Position`."""
     projections = system.projections
-    if min_position is not None and not projections.wait(min_position, MIN_POSITION_WAIT):
+    wait: float = request.app.state.min_position_wait
+    if min_position is not None and not projections.wait(min_position, wait):
         raise Problem(
             "projection_lagging",
-            f"The views have not reached position {min_position} within {MIN_POSITION_WAIT:.0f} s; try again.",
+            f"The views have not reached position {min_position} within {wait:g} s; try again.",
         )
     response.headers["X-Projection-Position"] = str(projections.position())
     return system
