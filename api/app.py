@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.metrics import Metrics
 from api.deps import MIN_POSITION_WAIT
+from api.metrics import Metrics
 from api.middleware import CorrelationId, IdempotencyKeys, RequestMetrics
 from api.routes import account_managers, audit, compliance, operations, relationships, workload
 from infrastructure.bootstrap import System, build_system
