@@ -117,10 +117,42 @@ def rebuild_peak_rss_mb(settings: Settings) -> float:
     return max(after, before) / 1024  # ru_maxrss is in KiB on Linux
 
 
+def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
+    """Requests per second and latency of a command route and GET /workload against a bare FastAPI route."""
+    from scripts.bench_api import measure_api
+
+    with fresh_store(postgres) as settings:
+        loads = measure_api(settings, count=300 if quick else 3_000, max_seconds=5 if quick else 20)
+    bare = loads["bare"]
+    store = "postgres" if postgres else "sqlite"
+    results = []
+    for scenario, target_ratio in (("command", 0.35), ("workload", 0.60)):
+        load = loads[scenario]
+        ratio = load.per_second / bare.per_second
+        results.append(
+            Result(
+                scenario=f"api {scenario}",
+                store=store,
+                ratio=round(ratio, 2),
+                target=f">= {target_ratio:.2f} of a bare route; p99 < 25 ms",
+                met=ratio >= target_ratio and load.p99_ms < 25 and load.errors == 0,
+                figures={
+                    "requests_per_s": round(load.per_second),
+                    "p50_ms": round(load.p50_ms, 2),
+                    "p99_ms": round(load.p99_ms, 2),
+                    "errors": load.errors,
+                    "bare_requests_per_s": round(bare.per_second),
+                    "bare_p99_ms": round(bare.p99_ms, 2),
+                },
+            )
+        )
+    return results
+
+
 def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) -> list[Result]:
     events = events or (5_000 if quick else 200_000)
     rounds = rounds or (1 if quick else 3)
-    return [bench_rebuild(events=events, rounds=rounds, postgres=postgres)]
+    return [bench_rebuild(events=events, rounds=rounds, postgres=postgres), *bench_api(postgres=postgres, quick=quick)]
 
 
 def table(results: list[Result]) -> str:
