@@ -122,7 +122,7 @@ def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
     from scripts.bench_api import measure_api
 
     with fresh_store(postgres) as settings:
-        loads = measure_api(settings, count=300 if quick else 3_000, max_seconds=5 if quick else 20)
+        loads = measure_api(settings, count=300 if quick else 3_000, max_seconds=3 if quick else 10)
     bare = loads["bare"]
     store = "postgres" if postgres else "sqlite"
     results = []
