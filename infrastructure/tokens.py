@@ -44,6 +44,7 @@ class TokenStore:
 
     def __init__(self, view: ViewStore) -> None:
         self.view = view
+        self._known: dict[str, Principal] = {}
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             view.create_view_table(cursor, TOKENS)
