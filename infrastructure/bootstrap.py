@@ -10,6 +10,7 @@ from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.storage import library_env
 from infrastructure.tokens import TokenStore
+from infrastructure.verification import Integrity, Sealer
 from projections.runner import ProjectionRunner, Projections
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewDatastore, ViewStore
 
@@ -56,6 +57,7 @@ class System:
     projections: Projections
     tokens: TokenStore
     idempotency: IdempotencyStore
+    integrity: Integrity
     runner: ProjectionRunner | None = None
 
     @property
@@ -80,7 +82,9 @@ def build_system(settings: Settings | None = None, *, run_projections: bool = Tr
         projections=projections,
         tokens=TokenStore(projections.view),
         idempotency=IdempotencyStore(projections.view),
+        integrity=Integrity(ledger, projections.view),
     )
     if run_projections:
-        system.runner = ProjectionRunner(projections).start()
+        sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)
+        system.runner = ProjectionRunner(projections, after_batch=sealer.seal_if_due).start()
     return system

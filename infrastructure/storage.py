@@ -13,12 +13,19 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, Notification, ProcessRecorder
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    Notification,
+    ProcessRecorder,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
+from infrastructure.integrity import chained_rows
 from projections.store import schema_lock
 
 
@@ -85,20 +92,57 @@ def _postgres_env(database_url: str) -> dict[str, str]:
 APPEND_ONLY_MESSAGE = "stored events are append-only"
 
 
+def _uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+
+
 class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, with triggers that refuse UPDATE and DELETE of stored events."""
+    """The library's SQLite recorder, with triggers that refuse UPDATE and DELETE of stored events,
+    and each event's chained hash written beside it in the same transaction."""
+
+    @property
+    def hashes_table(self) -> str:
+        return f"{self.events_table_name}_hashes"
 
     def construct_create_table_statements(self) -> list[str]:
-        table = self.events_table_name
+        table, hashes = self.events_table_name, self.hashes_table
         return [
             *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {hashes} (position INTEGER PRIMARY KEY, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, hash TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {hashes}_aggregate ON {hashes} (originator_id, originator_version)",
             *(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
-                f"BEFORE {operation} ON {table} "
+                f"CREATE TRIGGER IF NOT EXISTS {guarded}_refuse_{operation.lower()} "
+                f"BEFORE {operation} ON {guarded} "
                 f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}: {operation} is refused'); END"
+                for guarded in (table, hashes)
                 for operation in ("UPDATE", "DELETE")
             ),
         ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None
+        select_last = (
+            f"SELECT hash FROM {self.hashes_table} WHERE originator_id = ? "  # noqa: S608 - the recorder's own table
+            "ORDER BY originator_version DESC LIMIT 1"
+        )
+
+        def fetch_last_hash(originator_id: UUID) -> str | None:
+            c.execute(select_last, (str(originator_id),))
+            row = c.fetchone()
+            return None if row is None else str(row[0])
+
+        rows = chained_rows(
+            ((_uuid(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events),
+            positions,
+            {},
+            fetch_last_hash,
+        )
+        c.executemany(f"INSERT INTO {self.hashes_table} VALUES (?, ?, ?, ?)", rows)  # noqa: S608
+        return positions
 
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
         """The stored events at these global positions, in position order."""
@@ -144,17 +188,36 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
                 "END $body$"
             ).format(schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE))
         )
+        hashes = Identifier(self.hashes_table)
         self.sql_create_statements.append(
             SQL(
-                "CREATE OR REPLACE TRIGGER {trigger} "
-                "BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
-            ).format(
-                trigger=Identifier(f"{self.events_table_name}_append_only"),
-                schema=schema,
-                table=Identifier(self.events_table_name),
-                function=function,
+                "CREATE TABLE IF NOT EXISTS {schema}.{hashes} (position bigint PRIMARY KEY, "
+                "originator_id text NOT NULL, originator_version bigint NOT NULL, hash text NOT NULL)"
+            ).format(schema=schema, hashes=hashes)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {schema}.{hashes} (originator_id, originator_version)").format(
+                index=Identifier(f"{self.hashes_table}_aggregate"), schema=schema, hashes=hashes
             )
+        )
+        for guarded in (self.events_table_name, self.hashes_table):
+            self.sql_create_statements.append(
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {trigger} "
+                    "BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+                ).format(
+                    trigger=Identifier(f"{guarded}_append_only"),
+                    schema=schema,
+                    table=Identifier(guarded),
+                    function=function,
+                )
+            )
+        self._select_last_hash = SQL(
+            "SELECT hash FROM {schema}.{hashes} WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+        ).format(schema=schema, hashes=hashes)
+        self._insert_hashes = SQL("INSERT INTO {schema}.{hashes} VALUES (%s, %s, %s, %s)").format(
+            schema=schema, hashes=hashes
         )
         self._select_at = SQL(
             "SELECT * FROM {schema}.{table} WHERE notification_id = ANY(%s) ORDER BY notification_id"
@@ -162,6 +225,32 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
         self._select_positions = SQL(
             "SELECT originator_version, notification_id FROM {schema}.{table} WHERE originator_id = %s"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+
+    @property
+    def hashes_table(self) -> str:
+        return f"{self.events_table_name}_hashes"
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Still inside the insert's transaction, which holds the table lock:
+        # chain each new event to its aggregate's last hash and store the hashes.
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert positions is not None
+
+        def fetch_last_hash(originator_id: UUID) -> str | None:
+            curs.execute(self._select_last_hash, (str(originator_id),))
+            row = curs.fetchone()
+            return None if row is None else str(row["hash"])
+
+        rows = chained_rows(
+            ((_uuid(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events),
+            positions,
+            {},
+            fetch_last_hash,
+        )
+        curs.executemany(self._insert_hashes, rows)
+        return positions
 
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
         """The stored events at these global positions, in position order."""

@@ -177,9 +177,17 @@ class ProjectionRunner:
     about (another process on SQLite).
     """
 
-    def __init__(self, projections: Projections, *, poll_interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        projections: Projections,
+        *,
+        poll_interval: float = 0.25,
+        after_batch: Callable[[], object] | None = None,
+    ) -> None:
         self.projections = projections
         self.poll_interval = poll_interval
+        self.after_batch = after_batch
+        """Called after each batch the runner processes (the ledger seals the log there)."""
         self._more = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
@@ -240,5 +248,10 @@ class ProjectionRunner:
                 self._stopping.wait(self.poll_interval)
                 continue
             self.error = None
+            if count and self.after_batch is not None:
+                try:
+                    self.after_batch()
+                except Exception as error:
+                    log.warning("After-batch work failed: %s", error)
             if count < self.projections.batch_size:
                 self._more.wait(self.poll_interval)

@@ -167,6 +167,69 @@ def add_token(
     typer.echo(issued.token)
 
 
+@app.command()
+def seal(
+    public_key: Annotated[
+        bool, typer.Option("--public-key", help="Print the seals' public key (PEM) and exit.")
+    ] = False,
+) -> None:
+    """Seals the log now: signs the Merkle root over every event (key from LEDGER_SIGNING_KEY)."""
+    from infrastructure.bootstrap import build_view_store
+    from infrastructure.verification import Integrity, load_signing_key, public_key_pem
+
+    settings = Settings.from_env()
+    key = load_signing_key(settings.signing_key_path)
+    if public_key:
+        typer.echo(public_key_pem(key), nl=False)
+        return
+    with build_ledger(settings) as ledger:
+        view = build_view_store(settings)
+        try:
+            sealed = Integrity(ledger, view).seal(key)
+        finally:
+            view.close()
+    if sealed is None:
+        typer.echo("Nothing new to seal: the last seal already covers the whole log.")
+    else:
+        typer.echo(f"Sealed {sealed.size:,} events up to position {sealed.position}: root {sealed.root.hex()}")
+
+
+@app.command()
+def verify(
+    public_key: Annotated[
+        Path | None, typer.Option(help="A public key (PEM) the seals must verify against (default: their own).")
+    ] = None,
+) -> None:
+    """Recomputes every hash chain and seal; exit 0 when the log is intact, 1 with the first bad position when not."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from infrastructure.bootstrap import build_view_store
+    from infrastructure.verification import Integrity
+    from scripts.progress import events_progress
+
+    pinned = None
+    if public_key is not None:
+        loaded = serialization.load_pem_public_key(public_key.read_bytes())
+        if not isinstance(loaded, Ed25519PublicKey):
+            fail(f"{public_key} is not an Ed25519 public key")
+        pinned = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    settings = Settings.from_env()
+    with build_ledger(settings) as ledger:
+        view = build_view_store(settings)
+        try:
+            with events_progress("Verifying", ledger.recorder.max_notification_id() or 0) as update:
+                result = Integrity(ledger, view).verify(update, public_key=pinned)
+        finally:
+            view.close()
+    if result.ok:
+        typer.echo(f"Intact: {result.events_checked:,} events and {result.seals_checked} seals verified.")
+        return
+    for problem in result.problems[:20]:
+        typer.echo(problem, err=True)
+    fail(f"NOT intact: first bad position {result.first_bad_position} ({result.events_checked:,} events checked)")
+
+
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 

@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.core.result import Err
 
 from api.app import create_app
 from domain.values import Role
@@ -44,6 +45,9 @@ def test_no_generated_request_gets_a_500_and_every_response_matches_the_schema(f
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            failures.append(f"the schema itself: {result.err()}")
+            continue
         operation = result.ok()
 
         @given(case=operation.as_strategy())
