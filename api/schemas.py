@@ -413,6 +413,16 @@ class GiftExceptionPublic(BaseModel):
     related_gift_ids: list[UUID]
 
 
+class VerificationPublic(BaseModel):
+    """The result of recomputing every chain and seal."""
+
+    ok: bool
+    events_checked: int
+    seals_checked: int
+    first_bad_position: int | None
+    problems: list[str] = Field(description="What is wrong where (the first 100).")
+
+
 class HealthPublic(BaseModel):
     status: str = Field(description="`ok`, or `unavailable` when the store cannot be reached.")
     store: str

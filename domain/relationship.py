@@ -347,6 +347,7 @@ class GiftGiven(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.GiftGiven"
     business_time_field: ClassVar = "given_on"
     correctable_fields: ClassVar = frozenset({"description"})
+    target_field: ClassVar = "gift_id"
     gift_id: UUID
     recipient: Recipient
     description: Text

@@ -142,6 +142,22 @@ class GiftRegisterProjection(LedgerProjection):
         batch.put("gr_policy", _policy_row(_schedule(policy), event.limit_year))
 
 
+def _shifted(day: date, by: timedelta) -> date:
+    """`day` moved by `by`, held within the calendar's range (years 1 to 9999)."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.max if by > timedelta(0) else date.min
+
+
+def limit_shown(schedule: list[LimitChange], day: date) -> Decimal:
+    """The limit a register shows for a day: the one in force, or the first one for a day before the schedule
+    (no gift can be recorded then, so there is nothing it could be wrong about)."""
+    if day < min(change.effective_from for change in schedule):
+        return min(schedule, key=lambda change: change.effective_from).amount
+    return limit_in_force(schedule, day)
+
+
 def _policy_row(schedule: list[LimitChange], limit_year: LimitYearPolicy) -> Row:
     return {
         "id": 1,
@@ -240,7 +256,7 @@ class GiftRegisterReader:
         """Each recipient's gifts in the limit year, with the total, the limit in force and the headroom."""
         schedule, policy = self.policy()
         window = self.window(policy, year, today)
-        limit = limit_in_force(schedule, min(window.end, today))
+        limit = limit_shown(schedule, min(window.end, today))
         statement = (
             "SELECT g.recipient_id, r.name, r.employer, g.gift_id, g.relationship_id, g.account_manager_id, "
             "g.given_on, g.category, g.description, g.cost_cents, g.counted_cents, g.limit_cents, g.limit_year, "
@@ -276,10 +292,10 @@ class GiftRegisterReader:
                 if gift.counted_value == 0:
                     continue
                 running += gift.counted_value
-                limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
+                limit = gift.limit if gift.limit is not None else limit_shown(schedule, gift.given_on)
                 if running > NEAR_LIMIT * limit:
                     found.append(GiftException("near_limit", *entry.who, gift, running, limit))
-        nearby = self._counted_gifts_between(window.start - SPLIT_WINDOW, window.end + SPLIT_WINDOW)
+        nearby = self._counted_gifts_between(_shifted(window.start, -SPLIT_WINDOW), _shifted(window.end, SPLIT_WINDOW))
         by_recipient = {entry.recipient_id: entry for entry in entries}
         for recipient_id, gifts in nearby.items():
             holder = by_recipient.get(recipient_id)
@@ -292,7 +308,7 @@ class GiftRegisterReader:
                     if other.gift_id != gift.gift_id and abs(other.given_on - gift.given_on) <= SPLIT_WINDOW
                 )
                 if close:
-                    limit = gift.limit if gift.limit is not None else limit_in_force(schedule, gift.given_on)
+                    limit = gift.limit if gift.limit is not None else limit_shown(schedule, gift.given_on)
                     found.append(GiftException("split", *holder.who, gift, holder.counted_total, limit, close))
         return found
 

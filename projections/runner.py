@@ -16,7 +16,7 @@ from projections.audit_index import AuditIndexProjection
 from projections.base import LedgerProjection
 from projections.gift_register import GiftRegisterProjection
 from projections.pay import PayProjection
-from projections.store import NEXT, ViewStore
+from projections.store import NEXT, Cursor, ViewStore
 from projections.workload import WorkloadProjection
 
 log = logging.getLogger(__name__)
@@ -108,25 +108,41 @@ class Projections:
 
     def run_once(self, *, rebuilding: bool = False) -> int:
         """Processes the next batch for every projection; returns how many events it read."""
-        after = min(projection.position(rebuilding=rebuilding) for projection in self.projections)
+        projections = self._rebuilding() if rebuilding else self.projections
+        if not projections:
+            return 0
+        after = min(projection.position(rebuilding=rebuilding) for projection in projections)
         items = self.read(after, self.batch_size)
         if items:
             # One transaction for every view: one commit per batch, and each view's
             # rows move together with its own tracking position.
             with self.view.transaction() as cursor:
-                for projection in self.projections:
+                if rebuilding:
+                    # Another process may have swapped a rebuilt view in meanwhile.
+                    self.view.lock_schema(cursor)
+                    projections = [p for p in projections if self._has_fresh_tables(cursor, p)]
+                for projection in projections:
                     projection.apply(cursor, items, rebuilding=rebuilding)
         if items and not rebuilding:
             with self._advanced:
                 self._advanced.notify_all()
-        return len(items)
+        return len(items) if projections else 0
+
+    def _rebuilding(self) -> list[LedgerProjection]:
+        """The projections whose fresh tables are still beside the live ones (not yet swapped in)."""
+        with self.view.reading() as cursor:
+            return [p for p in self.projections if self._has_fresh_tables(cursor, p)]
+
+    def _has_fresh_tables(self, cursor: Cursor, projection: LedgerProjection) -> bool:
+        return self.view.table_exists(cursor, projection.tables[0].name + NEXT)
 
     def catch_up(self, progress: Progress | None = None, *, rebuilding: bool = False) -> int:
         """Processes batches until the views reach the head of the log as it was when called."""
         head = self.head()
         while True:
             count = self.run_once(rebuilding=rebuilding)
-            reached = min(projection.position(rebuilding=rebuilding) for projection in self.projections)
+            following = (self._rebuilding() if rebuilding else self.projections) or self.projections
+            reached = min(projection.position(rebuilding=rebuilding) for projection in following)
             if progress is not None:
                 progress(reached, max(head, reached))
             if count == 0 or reached >= head:
@@ -145,12 +161,12 @@ class Projections:
             for projection in self.projections:
                 projection.create_tables(cursor, rebuilding=True)
                 self.view.insert_tracking_row(cursor, projection.name + NEXT)
-        reached = self.catch_up(progress, rebuilding=True)
+        self.catch_up(progress, rebuilding=True)
         for projection in self.projections:
             self._swap(projection)
         with self._advanced:
             self._advanced.notify_all()
-        return reached
+        return self.position()  # the rebuilt views', swapped in here or by another process
 
     def _swap(self, projection: LedgerProjection) -> None:
         with self.view.transaction() as cursor:

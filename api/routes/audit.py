@@ -13,12 +13,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from api.deps import AuditIndexDep, AuditorDep, LedgerDep, PageDep
+from api.deps import AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
-from api.schemas import AuditEventPublic, Page
-from domain.application import Ledger
-from domain.model import LedgerEvent
+from api.schemas import AuditEventPublic, Page, VerificationPublic
+from infrastructure.bootstrap import System
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 EXPORT_PAGE = 1_000
@@ -42,6 +41,7 @@ CSV_COLUMNS = (
 def global_feed(
     principal: AuditorDep,
     ledger: LedgerDep,
+    system: SystemDep,
     page: PageDep,
     after: Annotated[int | None, Query(ge=0, description="Only events after this global position.")] = None,
 ) -> Page[AuditEventPublic]:
@@ -49,7 +49,8 @@ def global_feed(
     start = int(page.after.get("position", after or 0))
     notifications = ledger.recorder.select_notifications(start=start + 1, limit=page.limit + 1)
     items = notifications[: page.limit]
-    events = [audit_event_public(ledger.decode(n), n.id) for n in items]
+    hashes = system.integrity.hashes_at([n.id for n in items])
+    events = [audit_event_public(ledger.decode(n), n.id, hashes.get(n.id)) for n in items]
     return Page(
         items=events,
         next_cursor=page.next_cursor(len(notifications) > page.limit, position=items[-1].id if items else start),
@@ -62,17 +63,32 @@ def global_feed(
     responses=problems("forbidden", "projection_lagging", "validation_error"),
 )
 def actor_events(
-    actor_id: str, principal: AuditorDep, ledger: LedgerDep, index: AuditIndexDep, page: PageDep
+    actor_id: str, principal: AuditorDep, system: SystemDep, index: AuditIndexDep, page: PageDep
 ) -> Page[AuditEventPublic]:
     """Everything one principal recorded, oldest first."""
     start = int(page.after.get("position", 0))
     found = index.by_actor(actor_id, after=start, limit=page.limit + 1)
     items = found[: page.limit]
+    ledger = system.ledger
     notifications = ledger.recorder.select_notifications_at([e.position for e in items])  # type: ignore[attr-defined]
-    events = [audit_event_public(ledger.decode(n), n.id) for n in notifications]
+    hashes = system.integrity.hashes_at([n.id for n in notifications])
+    events = [audit_event_public(ledger.decode(n), n.id, hashes.get(n.id)) for n in notifications]
     return Page(
         items=events,
         next_cursor=page.next_cursor(len(found) > page.limit, position=items[-1].position if items else start),
+    )
+
+
+@router.get("/verify", response_model=VerificationPublic, responses=problems("forbidden"))
+def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
+    """Recomputes every hash chain and every seal's root and signature: `ok`, events checked, first bad position."""
+    result = system.integrity.verify()
+    return VerificationPublic(
+        ok=result.ok,
+        events_checked=result.events_checked,
+        seals_checked=result.seals_checked,
+        first_bad_position=result.first_bad_position,
+        problems=result.problems[:100],
     )
 
 
@@ -85,39 +101,40 @@ def actor_events(
 )
 def export(
     principal: AuditorDep,
-    ledger: LedgerDep,
+    system: SystemDep,
     as_of: Annotated[AwareDatetime | None, Query(description="Events recorded up to this time (default: now).")] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`.")] = "jsonl",  # noqa: A002
 ) -> StreamingResponse:
     """Every event recorded up to `as_of`, with all audit fields, streamed in constant memory."""
     until = as_of or datetime.now(UTC)
     if format == "csv":
-        return StreamingResponse(csv_lines(ledger, until), media_type="text/csv")
-    return StreamingResponse(jsonl_lines(ledger, until), media_type="application/x-ndjson")
+        return StreamingResponse(csv_lines(system, until), media_type="text/csv")
+    return StreamingResponse(jsonl_lines(system, until), media_type="application/x-ndjson")
 
 
-def recorded_until(ledger: Ledger, until: datetime) -> Iterator[tuple[int, LedgerEvent]]:
-    """Every event recorded at or before `until`, a page at a time."""
-    start = 1
+def recorded_until(system: System, until: datetime) -> Iterator[AuditEventPublic]:
+    """Every event recorded at or before `until`, with its hash, a page at a time (constant memory)."""
+    ledger, start = system.ledger, 1
     while notifications := ledger.recorder.select_notifications(start=start, limit=EXPORT_PAGE):
+        hashes = system.integrity.hashes_at([n.id for n in notifications])
         for notification in notifications:
             event = ledger.decode(notification)
             if event.recorded_at <= until:
-                yield notification.id, event
+                yield audit_event_public(event, notification.id, hashes.get(notification.id))
         start = notifications[-1].id + 1
 
 
-def jsonl_lines(ledger: Ledger, until: datetime) -> Iterator[bytes]:
-    for position, event in recorded_until(ledger, until):
-        yield orjson.dumps(audit_event_public(event, position).model_dump(mode="json")) + b"\n"
+def jsonl_lines(system: System, until: datetime) -> Iterator[bytes]:
+    for event in recorded_until(system, until):
+        yield orjson.dumps(event.model_dump(mode="json")) + b"\n"
 
 
-def csv_lines(ledger: Ledger, until: datetime) -> Iterator[str]:
+def csv_lines(system: System, until: datetime) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for position, event in recorded_until(ledger, until):
-        row = audit_event_public(event, position).model_dump(mode="json")
+    for event in recorded_until(system, until):
+        row = event.model_dump(mode="json")
         row["data"] = orjson.dumps(row["data"]).decode()
         writer.writerow([row[column] for column in CSV_COLUMNS])
         yield buffer.getvalue()

@@ -31,8 +31,7 @@ from api.schemas import (
     RecipientYearPublic,
     RegisteredGiftPublic,
 )
-from domain.gift_rule import limit_in_force
-from projections.gift_register import GiftException, RecipientYear, RegisteredGift
+from projections.gift_register import GiftException, RecipientYear, RegisteredGift, limit_shown
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
 YearQuery = Annotated[int | None, Query(ge=1900, le=9999, description="The limit year (default: this year).")]
@@ -168,7 +167,7 @@ def get_recipient(
         return _recipient(entries[0])
     schedule, policy = register.policy()
     window = register.window(policy, _this_year(year), today)
-    limit = limit_in_force(schedule, min(window.end, today))
+    limit = limit_shown(schedule, min(window.end, today))
     return RecipientYearPublic(
         recipient_id=recipient_id,
         name=recipient.name,
