@@ -93,6 +93,7 @@ def roles(*allowed: Role) -> Callable[[Principal], Principal]:
 READERS_OF_EVERYTHING = (Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN)
 ComplianceReaderDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
 AuditorDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+AdminDep = Annotated[Principal, Depends(roles(Role.ADMIN))]
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 

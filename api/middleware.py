@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -216,3 +217,46 @@ async def _send_stored(send: Send, response: StoredResponse) -> None:
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+class AccessLogging:
+    """Records every read (GET) by an auditor or compliance principal: who, what, when, and the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, record_status)
+        state = scope.get("state", {})
+        principal = state.get("principal")
+        if principal is None:
+            return
+        system = scope["app"].state.system
+        if not system.access_log.is_logged(principal):
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    system.access_log.record,
+                    principal,
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=query,
+                    status=status,
+                    correlation_id=state.get("correlation_id", ""),
+                )
+            )
+        except STORE_ERRORS:  # the read was answered; its record waits for the store like everything else
+            return

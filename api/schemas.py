@@ -413,6 +413,19 @@ class GiftExceptionPublic(BaseModel):
     related_gift_ids: list[UUID]
 
 
+class AccessPublic(BaseModel):
+    """One read by an auditor or compliance principal."""
+
+    at: str
+    correlation_id: str
+    principal_id: str
+    role: str
+    method: str
+    path: str
+    query: str
+    status: int
+
+
 class VerificationPublic(BaseModel):
     """The result of recomputing every chain and seal."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.application import Ledger
+from infrastructure.access_log import AccessLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.storage import library_env
@@ -58,6 +59,7 @@ class System:
     tokens: TokenStore
     idempotency: IdempotencyStore
     integrity: Integrity
+    access_log: AccessLog
     runner: ProjectionRunner | None = None
 
     @property
@@ -83,6 +85,7 @@ def build_system(settings: Settings | None = None, *, run_projections: bool = Tr
         tokens=TokenStore(projections.view),
         idempotency=IdempotencyStore(projections.view),
         integrity=Integrity(ledger, projections.view),
+        access_log=AccessLog(projections.view),
     )
     if run_projections:
         sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)

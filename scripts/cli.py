@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -228,6 +229,73 @@ def verify(
     for problem in result.problems[:20]:
         typer.echo(problem, err=True)
     fail(f"NOT intact: first bad position {result.first_bad_position} ({result.events_checked:,} events checked)")
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not a time: use RFC 3339 with an offset, e.g. 2026-05-01T09:00:00+00:00")
+    if moment.tzinfo is None:
+        fail(f"{text!r} has no offset: a naive time is ambiguous; add one, e.g. +00:00")
+    return moment
+
+
+@app.command()
+def replay(
+    as_of: Annotated[str, typer.Option("--as-of", help="The moment (RFC 3339 with an offset).")],
+    out: Annotated[Path, typer.Option("--out", help="A new SQLite file to write the views into.")],
+) -> None:
+    """Builds every projection as it stood at a moment into a new SQLite file any SQLite tool can open."""
+    from projections.replay import ReplayTargetExists
+    from projections.replay import replay as replay_views
+    from scripts.progress import events_progress
+
+    moment = _moment(as_of)
+    settings = Settings.from_env()
+    with (
+        build_ledger(settings) as ledger,
+        events_progress("Replaying", ledger.recorder.max_notification_id() or 0) as update,
+    ):
+        try:
+            count = replay_views(ledger, out, moment, settings.database_url, update)
+        except ReplayTargetExists as error:
+            fail(str(error))
+    typer.echo(f"{count:,} events recorded up to {moment.isoformat()} replayed into {out}")
+
+
+@app.command()
+def export(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Events recorded up to this moment (default: now).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",  # noqa: A002
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")] = Path("ledger-export.jsonl"),
+) -> None:
+    """Writes every event recorded up to a moment, with all audit fields and its hash, as JSON lines or CSV."""
+    from api.routes.audit import csv_lines, jsonl_lines
+    from infrastructure.bootstrap import build_system
+
+    if format not in ("jsonl", "csv"):
+        fail(f"--format must be jsonl or csv, not {format!r}")
+    moment = _moment(as_of) if as_of else datetime.now(UTC)
+    system = build_system(Settings.from_env(), run_projections=False)
+    try:
+        count = 0
+        if format == "csv":
+            with out.open("w", newline="") as file:
+                for chunk in csv_lines(system, moment):
+                    file.write(chunk)
+                    count += chunk.count("\n")
+            count -= 1  # the header
+        else:
+            with out.open("wb") as file:
+                for line in jsonl_lines(system, moment):
+                    file.write(line)
+                    count += 1
+    finally:
+        system.close()
+    typer.echo(f"{count:,} events recorded up to {moment.isoformat()} written to {out}")
 
 
 projections_app = typer.Typer(help="The projections' own process.", no_args_is_help=True)

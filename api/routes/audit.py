@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from api.deps import AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
+from api.deps import AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
-from api.schemas import AuditEventPublic, Page, VerificationPublic
+from api.schemas import AccessPublic, AuditEventPublic, Page, VerificationPublic
 from infrastructure.bootstrap import System
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -76,6 +76,17 @@ def actor_events(
     return Page(
         items=events,
         next_cursor=page.next_cursor(len(found) > page.limit, position=items[-1].position if items else start),
+    )
+
+
+@router.get("/access-log", response_model=Page[AccessPublic], responses=problems("forbidden", "validation_error"))
+def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[AccessPublic]:
+    """Every read by an auditor or compliance principal (who, what, when, the status answered), for admins."""
+    entries = system.access_log.entries(after=str(page.after.get("at", "")), limit=page.limit + 1)
+    items = entries[: page.limit]
+    return Page(
+        items=[AccessPublic(**vars(entry)) for entry in items],
+        next_cursor=page.next_cursor(len(entries) > page.limit, at=items[-1].at if items else ""),
     )
 
 
