@@ -72,9 +72,9 @@ class AccessLog:
     def entries(self, *, after: str = "", limit: int = 50) -> list[Access]:
         """Accesses in the order they happened, after the `at` of the previous page."""
         with self.view.reading() as cursor:
-            rows = cursor.execute(
+            statement = (
                 "SELECT at, correlation_id, principal_id, role, method, path, query, status FROM api_access_log "
-                f"WHERE at > ? ORDER BY at, correlation_id LIMIT {int(limit)}",
-                (after,),
-            ).fetchall()
+                f"WHERE at > ? ORDER BY at, correlation_id LIMIT {int(limit)}"
+            )
+            rows = cursor.execute(statement, (after,)).fetchall()
         return [Access(*row) for row in rows]

@@ -74,16 +74,24 @@ class TokenStore:
         return IssuedToken(token=token, principal=principal, name=name.strip())
 
     def principal(self, token: str) -> Principal | None:
-        """The principal a token stands for, or None for an unknown token (read afresh every time)."""
+        """The principal a token stands for, or None for an unknown token.
+
+        A known token is remembered (tokens never change); an unknown one is looked
+        up afresh each time, so a token created a moment ago works at once.
+        """
+        digest = token_hash(token)
+        known = self._known.get(digest)
+        if known is not None:
+            return known
         with self.view.reading() as cursor:
             row = cursor.execute(
-                "SELECT name, role, account_manager_id FROM api_tokens WHERE token_hash = ?", (token_hash(token),)
+                "SELECT name, role, account_manager_id FROM api_tokens WHERE token_hash = ?", (digest,)
             ).fetchone()
         if row is None:
             return None
         name, role, account_manager_id = row
-        return Principal(
-            id=f"token:{name}",
-            role=Role(role),
-            account_manager_id=UUID(account_manager_id) if account_manager_id else None,
-        )
+        manager = UUID(account_manager_id) if account_manager_id else None
+        principal = Principal(id=name, role=Role(role), account_manager_id=manager)
+        if len(self._known) < 10_000:
+            self._known[digest] = principal
+        return principal
