@@ -24,10 +24,10 @@ GENESIS = bytes(32)
 SEAL_CONTEXT = b"ledger-seal-v1"
 
 
-def event_hash(previous: bytes, originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
-    """The hash of one stored event, chained to its aggregate's previous event."""
+def event_hash(previous: bytes, originator_id: UUID | bytes, version: int, topic: str, state: bytes) -> bytes:
+    """The hash of one stored event, chained to its aggregate's previous event (the id as a UUID or its 16 bytes)."""
     digest = hashlib.sha256(previous)
-    digest.update(originator_id.bytes)
+    digest.update(originator_id if isinstance(originator_id, bytes) else originator_id.bytes)
     digest.update(version.to_bytes(8, "big"))
     topic_bytes = topic.encode()
     digest.update(len(topic_bytes).to_bytes(4, "big"))

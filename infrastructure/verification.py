@@ -94,6 +94,11 @@ class Integrity:
         self, after: int = 0, until: int | None = None
     ) -> Iterator[tuple[int, UUID, int, str, bytes, str | None]]:
         """(position, aggregate id, version, topic, state, stored hash) of every event, in position order."""
+        for position, originator_id, version, topic, state, stored in self.raw_rows(after, until):
+            yield position, _uuid(originator_id), version, topic, bytes(state), stored
+
+    def raw_rows(self, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """The same rows as the database gives them (the id as hex text on SQLite, a UUID on PostgreSQL)."""
         pos = self.position_column
         while True:
             statement = (
@@ -105,8 +110,7 @@ class Integrity:
             )
             with self.view.reading() as cursor:
                 rows = cursor.execute(statement, (after,)).fetchall()
-            for position, originator_id, version, topic, state, stored in rows:
-                yield position, _uuid(originator_id), version, topic, bytes(state), stored
+            yield from rows
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
@@ -211,25 +215,31 @@ class Integrity:
         seals = self.seals()
         next_seal = 0
         frontier = MerkleFrontier()
-        last: dict[UUID, tuple[int, bytes]] = {}
+        last: dict[bytes, tuple[int, bytes]] = {}
         head = self.ledger.recorder.max_notification_id() or 0
         previous_position = 0
-        for position, originator_id, version, topic, state, stored in self.records():
+        for position, raw_id, version, topic, state, stored in self.raw_rows():
             while next_seal < len(seals) and seals[next_seal].position < position:
                 self._check_seal(seals[next_seal], frontier, previous_position, result, public_key)
                 next_seal += 1
             result.events_checked += 1
+            originator_id = raw_id.bytes if isinstance(raw_id, UUID) else bytes.fromhex(raw_id)
             last_version, previous = last.get(originator_id, (0, GENESIS))
             if version != last_version + 1:
-                result.fail(position, f"{originator_id} jumps from version {last_version} to {version}")
-            digest = event_hash(previous, originator_id, version, topic, state)
+                result.fail(position, f"{_uuid(raw_id)} jumps from version {last_version} to {version}")
+            digest = event_hash(previous, originator_id, version, topic, bytes(state))
             if stored is None:
                 result.fail(position, "an event with no hash: inserted behind the ledger's back")
             elif stored != digest.hex():
-                result.fail(position, f"{originator_id} version {version} does not match its hash: altered")
-            # The next event links to the hash as stored, so one altered event is
-            # reported once, not with every event after it in its stream.
-            last[originator_id] = (version, bytes.fromhex(stored) if stored else digest)
+                result.fail(position, f"{_uuid(raw_id)} version {version} does not match its hash: altered")
+                # The next event links to the hash as stored, so one altered event is
+                # reported once, not with every event after it in its stream.
+                digest_for_chain = bytes.fromhex(stored)
+                last[originator_id] = (version, digest_for_chain)
+                frontier.add(digest)
+                previous_position = position
+                continue
+            last[originator_id] = (version, digest)
             frontier.add(digest)
             previous_position = position
             if progress is not None and result.events_checked % PAGE == 0:

@@ -117,6 +117,42 @@ def rebuild_peak_rss_mb(settings: Settings) -> float:
     return max(after, before) / 1024  # ru_maxrss is in KiB on Linux
 
 
+def bench_verify(*, events: int, rounds: int, postgres: bool) -> Result:
+    """`ledger verify` (every chain and seal recomputed) against merely reading the same raw rows."""
+    from infrastructure.verification import Integrity, load_signing_key
+
+    with fresh_store(postgres) as settings, tempfile.TemporaryDirectory() as folder:
+        ledger = build_ledger(settings)
+        seed_ledger(ledger, SeedPlan(managers=12, relationships=200, events=events, random_seed=7), progress=False)
+        view = build_projections(ledger, settings).view
+        integrity = Integrity(ledger, view)
+        integrity.seal(load_signing_key(str(Path(folder) / "key.pem")))
+        total = ledger.recorder.max_notification_id() or 0
+
+        def read_raw_rows() -> None:
+            for _ in integrity.raw_rows():
+                pass
+
+        raw_times, verify_times = [], []
+        for _ in range(rounds):
+            raw_times.append(timed(read_raw_rows))
+            verify_times.append(timed(integrity.verify))
+        ok = integrity.verify().ok
+        ledger.close()
+        view.close()
+    raw_rate, verify_rate = total / statistics.median(raw_times), total / statistics.median(verify_times)
+    ratio = verify_rate / raw_rate
+    absolute_target = 200_000 if not postgres else 0
+    return Result(
+        scenario="verify",
+        store="postgres" if postgres else "sqlite",
+        ratio=round(ratio, 2),
+        target=">= 0.40 of raw row reads; >= 200,000 events/s on SQLite",
+        met=ok and ratio >= 0.4 and verify_rate >= absolute_target,
+        figures={"events": total, "verify_events_per_s": round(verify_rate), "raw_read_events_per_s": round(raw_rate)},
+    )
+
+
 def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
     """Requests per second and latency of a command route and GET /workload against a bare FastAPI route."""
     from scripts.bench_api import measure_api
@@ -152,7 +188,11 @@ def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
 def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) -> list[Result]:
     events = events or (5_000 if quick else 200_000)
     rounds = rounds or (1 if quick else 3)
-    return [bench_rebuild(events=events, rounds=rounds, postgres=postgres), *bench_api(postgres=postgres, quick=quick)]
+    return [
+        bench_rebuild(events=events, rounds=rounds, postgres=postgres),
+        bench_verify(events=events, rounds=rounds, postgres=postgres),
+        *bench_api(postgres=postgres, quick=quick),
+    ]
 
 
 def table(results: list[Result]) -> str:
