@@ -192,7 +192,8 @@ def seal(
     if sealed is None:
         typer.echo("Nothing new to seal: the last seal already covers the whole log.")
     else:
-        typer.echo(f"Sealed {sealed.size:,} events up to position {sealed.position}: root {sealed.root.hex()}")
+        typer.echo(f"Sealed {sealed.size:,} events up to position {sealed.position}.")
+        typer.echo(f"position {sealed.position}\nroot {sealed.root.hex()}\nsignature {sealed.signature.hex()}")
 
 
 @app.command()

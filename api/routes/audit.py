@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -34,6 +34,8 @@ CSV_COLUMNS = (
     "correlation_id",
     "hash",
     "data",
+    "topic",
+    "stored_state",
 )
 
 
@@ -123,29 +125,32 @@ def export(
     return StreamingResponse(jsonl_lines(system, until), media_type="application/x-ndjson")
 
 
-def recorded_until(system: System, until: datetime) -> Iterator[AuditEventPublic]:
-    """Every event recorded at or before `until`, with its hash, a page at a time (constant memory)."""
+def recorded_until(system: System, until: datetime) -> Iterator[dict[str, Any]]:
+    """Every event recorded at or before `until`, a page at a time (constant memory): the audit fields, the
+    hash, and the topic and state exactly as stored, so an examiner can recompute every hash independently."""
     ledger, start = system.ledger, 1
     while notifications := ledger.recorder.select_notifications(start=start, limit=EXPORT_PAGE):
         hashes = system.integrity.hashes_at([n.id for n in notifications])
         for notification in notifications:
             event = ledger.decode(notification)
             if event.recorded_at <= until:
-                yield audit_event_public(event, notification.id, hashes.get(notification.id))
+                row = audit_event_public(event, notification.id, hashes.get(notification.id)).model_dump(mode="json")
+                row["topic"] = notification.topic
+                row["stored_state"] = notification.state.decode()
+                yield row
         start = notifications[-1].id + 1
 
 
 def jsonl_lines(system: System, until: datetime) -> Iterator[bytes]:
-    for event in recorded_until(system, until):
-        yield orjson.dumps(event.model_dump(mode="json")) + b"\n"
+    for row in recorded_until(system, until):
+        yield orjson.dumps(row) + b"\n"
 
 
 def csv_lines(system: System, until: datetime) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for event in recorded_until(system, until):
-        row = event.model_dump(mode="json")
+    for row in recorded_until(system, until):
         row["data"] = orjson.dumps(row["data"]).decode()
         writer.writerow([row[column] for column in CSV_COLUMNS])
         yield buffer.getvalue()
