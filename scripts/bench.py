@@ -19,7 +19,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 
@@ -117,6 +119,155 @@ def rebuild_peak_rss_mb(settings: Settings) -> float:
     return max(after, before) / 1024  # ru_maxrss is in KiB on Linux
 
 
+def bench_commands(*, count: int, rounds: int, postgres: bool) -> Result:
+    """The application service's command path (validation, rules, audit fields, hashes) against a bare
+    `eventsourcing` aggregate saving the same number of events of the same size, on the same store."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    from domain.values import Audit, Principal, Role
+    from infrastructure.storage import library_env
+
+    class BareRelationship(Aggregate):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @event("ContactLogged")
+        def log_contact(
+            self, occurred_at: datetime, channel: str, summary: str, actor_id: str, actor_role: str, correlation_id: str
+        ) -> None:
+            self.last_contact_at = occurred_at
+
+    class Bare(Application[UUID]):
+        name = "Bare"
+
+    audit = Audit(principal=Principal(id="bench", role=Role.MANAGER), correlation_id="c" * 32)
+    bare_times, ours_times = [], []
+    for _ in range(rounds):
+        with fresh_store(postgres) as settings:
+            bare = Bare(env={**library_env(settings.database_url), "APPLICATION_RECORDER_TOPIC": ""})
+            ids = []
+            for n in range(20):
+                opened = BareRelationship(name=f"client {n}")
+                bare.save(opened)
+                ids.append(opened.id)
+
+            def bare_commands() -> None:
+                for n in range(count):
+                    relationship: BareRelationship = bare.repository.get(ids[n % 20])
+                    relationship.log_contact(
+                        occurred_at=datetime.now(UTC),
+                        channel="call",
+                        summary="Quarterly review call",
+                        actor_id=audit.principal.id,
+                        actor_role="manager",
+                        correlation_id=audit.correlation_id,
+                    )
+                    bare.save(relationship)
+
+            bare_times.append(timed(bare_commands))
+            bare.close()
+        with fresh_store(postgres) as settings:
+            ledger = build_ledger(settings)
+            manager = ledger.register_account_manager(audit, name="Bench", email="bench@example.com").id
+            rel_ids = [
+                ledger.open_relationship(
+                    audit,
+                    client_name=f"client {n}",
+                    client_kind="corporate",
+                    industry="technology",
+                    tier="standard",
+                    account_manager_id=manager,
+                ).id
+                for n in range(20)
+            ]
+
+            def ledger_commands() -> None:
+                for n in range(count):
+                    ledger.log_contact(
+                        audit,
+                        rel_ids[n % 20],
+                        occurred_at=datetime.now(UTC),
+                        channel="call",
+                        summary="Quarterly review call",
+                    )
+
+            ours_times.append(timed(ledger_commands))
+            ledger.close()
+    bare_rate, ours_rate = count / statistics.median(bare_times), count / statistics.median(ours_times)
+    overhead = bare_rate / ours_rate - 1
+    return Result(
+        scenario="commands",
+        store="postgres" if postgres else "sqlite",
+        ratio=round(ours_rate / bare_rate, 2),
+        target="<= 30 % slower than the bare library (ratio >= 0.77)",
+        met=overhead <= 0.30,
+        figures={
+            "commands_per_s": round(ours_rate),
+            "bare_commands_per_s": round(bare_rate),
+            "overhead_pct": round(overhead * 100, 1),
+        },
+    )
+
+
+def bench_time_travel(*, events: int, samples: int, postgres: bool) -> Result:
+    """State as recorded at a time in the middle of a relationship with many events (snapshots on)."""
+    from domain.values import Audit, Principal, Role
+
+    audit = Audit(principal=Principal(id="bench", role=Role.MANAGER), correlation_id="c" * 32)
+    with fresh_store(postgres) as settings:
+        ledger = build_ledger(settings)
+        manager = ledger.register_account_manager(audit, name="Bench", email="bench@example.com").id
+        relationship = ledger.open_relationship(
+            audit,
+            client_name="Long-standing client",
+            client_kind="corporate",
+            industry="technology",
+            tier="key",
+            account_manager_id=manager,
+        ).id
+        middle = None
+        for n in range(events - 1):
+            ledger.log_contact(audit, relationship, occurred_at=datetime.now(UTC), channel="call", summary=f"Call {n}")
+            if n == events // 2:
+                middle = datetime.now(UTC)
+        assert middle is not None
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            ledger.relationship_as_of(relationship, middle)
+            times.append(time.perf_counter() - started)
+        ledger.close()
+    times.sort()
+    median_ms, p99_ms = statistics.median(times) * 1000, times[int(len(times) * 0.99) - 1] * 1000
+    return Result(
+        scenario="time travel",
+        store="postgres" if postgres else "sqlite",
+        ratio=None,
+        target="median < 10 ms",
+        met=median_ms < 10,
+        figures={"events": events, "median_ms": round(median_ms, 2), "p99_ms": round(p99_ms, 2)},
+    )
+
+
+def bench_seed(*, events: int, postgres: bool) -> Result:
+    """Events per second written by `ledger seed` (no target: reported)."""
+    with fresh_store(postgres) as settings:
+        ledger = build_ledger(settings)
+        summary = seed_ledger(
+            ledger, SeedPlan(managers=12, relationships=200, events=events, random_seed=7), progress=False
+        )
+        ledger.close()
+    return Result(
+        scenario="seed",
+        store="postgres" if postgres else "sqlite",
+        ratio=None,
+        target="reported",
+        met=None,
+        figures={"events": summary.events, "events_per_s": round(summary.events_per_second)},
+    )
+
+
 def bench_verify(*, events: int, rounds: int, postgres: bool) -> Result:
     """`ledger verify` (every chain and seal recomputed) against merely reading the same raw rows."""
     from infrastructure.verification import Integrity, load_signing_key
@@ -189,9 +340,12 @@ def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) 
     events = events or (5_000 if quick else 200_000)
     rounds = rounds or (1 if quick else 3)
     return [
+        bench_commands(count=200 if quick else 2_000, rounds=rounds, postgres=postgres),
         bench_rebuild(events=events, rounds=rounds, postgres=postgres),
+        bench_time_travel(events=1_000 if quick else 10_000, samples=50 if quick else 200, postgres=postgres),
         bench_verify(events=events, rounds=rounds, postgres=postgres),
         *bench_api(postgres=postgres, quick=quick),
+        bench_seed(events=events, postgres=postgres),
     ]
 
 
