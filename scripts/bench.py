@@ -7,6 +7,7 @@ side by side; the absolute numbers are printed beside it for reference.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -24,9 +25,14 @@ from pathlib import Path
 from uuid import UUID
 
 import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
+from domain.application import Ledger
+from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
+from infrastructure.storage import library_env
 from scripts.seed import SeedPlan, seed_ledger
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -119,60 +125,68 @@ def rebuild_peak_rss_mb(settings: Settings) -> float:
     return max(after, before) / 1024  # ru_maxrss is in KiB on Linux
 
 
+class _BareRelationship(Aggregate):
+    """The baseline aggregate: the library's own, dataclass events, no rules and no audit checks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @event("ContactLogged")
+    def log_contact(
+        self, *, occurred_at: datetime, channel: str, summary: str, actor_id: str, actor_role: str, correlation_id: str
+    ) -> None:
+        self.last_contact_at = occurred_at
+
+
+class _Bare(Application[UUID]):
+    name = "Bare"
+
+
+BENCH_AUDIT = Audit(principal=Principal(id="bench", role=Role.MANAGER), correlation_id="c" * 32)
+
+
+def _bare_commands(app: _Bare, ids: list[UUID], count: int) -> None:
+    for n in range(count):
+        relationship: _BareRelationship = app.repository.get(ids[n % len(ids)])
+        relationship.log_contact(
+            occurred_at=datetime.now(UTC),
+            channel="call",
+            summary="Quarterly review call",
+            actor_id=BENCH_AUDIT.principal.id,
+            actor_role="manager",
+            correlation_id=BENCH_AUDIT.correlation_id,
+        )
+        app.save(relationship)
+
+
+def _ledger_commands(ledger: Ledger, ids: list[UUID], count: int) -> None:
+    for n in range(count):
+        ledger.log_contact(
+            BENCH_AUDIT,
+            ids[n % len(ids)],
+            occurred_at=datetime.now(UTC),
+            channel="call",
+            summary="Quarterly review call",
+        )
+
+
 def bench_commands(*, count: int, rounds: int, postgres: bool) -> Result:
     """The application service's command path (validation, rules, audit fields, hashes) against a bare
     `eventsourcing` aggregate saving the same number of events of the same size, on the same store."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    from domain.values import Audit, Principal, Role
-    from infrastructure.storage import library_env
-
-    class BareRelationship(Aggregate):
-        def __init__(self, name: str) -> None:
-            self.name = name
-
-        @event("ContactLogged")
-        def log_contact(
-            self, occurred_at: datetime, channel: str, summary: str, actor_id: str, actor_role: str, correlation_id: str
-        ) -> None:
-            self.last_contact_at = occurred_at
-
-    class Bare(Application[UUID]):
-        name = "Bare"
-
-    audit = Audit(principal=Principal(id="bench", role=Role.MANAGER), correlation_id="c" * 32)
     bare_times, ours_times = [], []
     for _ in range(rounds):
         with fresh_store(postgres) as settings:
-            bare = Bare(env={**library_env(settings.database_url), "APPLICATION_RECORDER_TOPIC": ""})
-            ids = []
-            for n in range(20):
-                opened = BareRelationship(name=f"client {n}")
-                bare.save(opened)
-                ids.append(opened.id)
-
-            def bare_commands() -> None:
-                for n in range(count):
-                    relationship: BareRelationship = bare.repository.get(ids[n % 20])
-                    relationship.log_contact(
-                        occurred_at=datetime.now(UTC),
-                        channel="call",
-                        summary="Quarterly review call",
-                        actor_id=audit.principal.id,
-                        actor_role="manager",
-                        correlation_id=audit.correlation_id,
-                    )
-                    bare.save(relationship)
-
-            bare_times.append(timed(bare_commands))
+            bare = _Bare(env={**library_env(settings.database_url), "APPLICATION_RECORDER_TOPIC": ""})
+            opened = [_BareRelationship(name=f"client {n}") for n in range(20)]
+            bare.save(*opened)
+            bare_times.append(timed(functools.partial(_bare_commands, bare, [r.id for r in opened], count)))
             bare.close()
         with fresh_store(postgres) as settings:
             ledger = build_ledger(settings)
-            manager = ledger.register_account_manager(audit, name="Bench", email="bench@example.com").id
-            rel_ids = [
+            manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
+            ids = [
                 ledger.open_relationship(
-                    audit,
+                    BENCH_AUDIT,
                     client_name=f"client {n}",
                     client_kind="corporate",
                     industry="technology",
@@ -181,18 +195,7 @@ def bench_commands(*, count: int, rounds: int, postgres: bool) -> Result:
                 ).id
                 for n in range(20)
             ]
-
-            def ledger_commands() -> None:
-                for n in range(count):
-                    ledger.log_contact(
-                        audit,
-                        rel_ids[n % 20],
-                        occurred_at=datetime.now(UTC),
-                        channel="call",
-                        summary="Quarterly review call",
-                    )
-
-            ours_times.append(timed(ledger_commands))
+            ours_times.append(timed(functools.partial(_ledger_commands, ledger, ids, count)))
             ledger.close()
     bare_rate, ours_rate = count / statistics.median(bare_times), count / statistics.median(ours_times)
     overhead = bare_rate / ours_rate - 1
@@ -212,9 +215,7 @@ def bench_commands(*, count: int, rounds: int, postgres: bool) -> Result:
 
 def bench_time_travel(*, events: int, samples: int, postgres: bool) -> Result:
     """State as recorded at a time in the middle of a relationship with many events (snapshots on)."""
-    from domain.values import Audit, Principal, Role
-
-    audit = Audit(principal=Principal(id="bench", role=Role.MANAGER), correlation_id="c" * 32)
+    audit = BENCH_AUDIT
     with fresh_store(postgres) as settings:
         ledger = build_ledger(settings)
         manager = ledger.register_account_manager(audit, name="Bench", email="bench@example.com").id
