@@ -1,15 +1,21 @@
-"""The API's dependencies, as `Annotated` aliases: the system, who is asking, and the protocol headers."""
+"""The API's dependencies, as `Annotated` aliases: the system, who is asking, and the protocol headers.
+
+They are `async` so that FastAPI runs them on the event loop: a plain `def`
+dependency would cost a hop to the thread pool on every request. The few that
+touch the database hand that work to the thread pool themselves.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.problems import Problem
 from domain.application import Ledger
@@ -24,7 +30,7 @@ MIN_POSITION_WAIT = 5.0
 """Seconds a query with `min_position` waits for the views before answering `projection_lagging` (API.md)."""
 
 
-def get_system(request: Request) -> System:
+async def get_system(request: Request) -> System:
     system: System = request.app.state.system
     return system
 
@@ -32,14 +38,14 @@ def get_system(request: Request) -> System:
 SystemDep = Annotated[System, Depends(get_system)]
 
 
-def get_ledger(system: SystemDep) -> Ledger:
+async def get_ledger(system: SystemDep) -> Ledger:
     return system.ledger
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-def get_correlation_id(request: Request) -> str:
+async def get_correlation_id(request: Request) -> str:
     correlation_id: str = request.state.correlation_id
     return correlation_id
 
@@ -49,7 +55,7 @@ CorrelationIdDep = Annotated[str, Depends(get_correlation_id)]
 _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     system: SystemDep,
     authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
@@ -61,7 +67,7 @@ def get_principal(
     match = _BEARER.match(authorization or "")
     if match is None:
         raise Problem("unauthenticated", "Send Authorization: Bearer <token>; `ledger tokens add` creates one.")
-    principal = system.tokens.principal(match.group(1))
+    principal = await run_in_threadpool(system.tokens.principal, match.group(1))
     if principal is None:
         raise Problem("unauthenticated", "That token is not known to this ledger.")
     request.state.principal = principal
@@ -71,17 +77,17 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_audit(principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
+async def get_audit(principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
     return Audit(principal=principal, correlation_id=correlation_id)
 
 
 AuditDep = Annotated[Audit, Depends(get_audit)]
 
 
-def roles(*allowed: Role) -> Callable[[Principal], Principal]:
+def roles(*allowed: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only principals of these roles (403 otherwise)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(role.value for role in allowed)
             raise Problem("forbidden", f"The {principal.role.value} role may not read this; it is for {names}.")
@@ -98,7 +104,7 @@ AdminDep = Annotated[Principal, Depends(roles(Role.ADMIN))]
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
 
-def get_expected_version(
+async def get_expected_version(
     if_match: Annotated[
         str | None, Header(description='Write only if the aggregate is still at this version: `"<version>"`.')
     ] = None,
@@ -118,7 +124,7 @@ def get_expected_version(
 ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
 
 
-def get_consistent_views(
+async def get_consistent_views(
     request: Request,
     system: SystemDep,
     response: Response,
@@ -130,31 +136,31 @@ def get_consistent_views(
     """Waits for the views to reach `min_position`, and says where they are in `X-Projection-Position`."""
     projections = system.projections
     wait: float = request.app.state.min_position_wait
-    if min_position is not None and not projections.wait(min_position, wait):
+    if min_position is not None and not await run_in_threadpool(projections.wait, min_position, wait):
         raise Problem(
             "projection_lagging",
             f"The views have not reached position {min_position} within {wait:g} s; try again.",
         )
-    response.headers["X-Projection-Position"] = str(projections.position())
+    response.headers["X-Projection-Position"] = str(await run_in_threadpool(projections.position))
     return system
 
 
 ViewsDep = Annotated[System, Depends(get_consistent_views)]
 
 
-def workload_reader(system: ViewsDep) -> WorkloadReader:
+async def workload_reader(system: ViewsDep) -> WorkloadReader:
     return WorkloadReader(system.view)
 
 
-def pay_reader(system: ViewsDep) -> PayReader:
+async def pay_reader(system: ViewsDep) -> PayReader:
     return PayReader(system.view)
 
 
-def gift_register_reader(system: ViewsDep) -> GiftRegisterReader:
+async def gift_register_reader(system: ViewsDep) -> GiftRegisterReader:
     return GiftRegisterReader(system.view)
 
 
-def audit_index_reader(system: ViewsDep) -> AuditIndexReader:
+async def audit_index_reader(system: ViewsDep) -> AuditIndexReader:
     return AuditIndexReader(system.view)
 
 
@@ -167,11 +173,7 @@ AuditIndexDep = Annotated[AuditIndexReader, Depends(audit_index_reader)]
 class PageRequest:
     """`limit` (1-500, default 50) and the opaque `cursor` from the previous page."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")] = 50,
-        cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
-    ) -> None:
+    def __init__(self, limit: int, cursor: str | None) -> None:
         self.limit = limit
         self.after: dict[str, Any] = decode_cursor(cursor) if cursor else {}
 
@@ -197,4 +199,11 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return value
 
 
-PageDep = Annotated[PageRequest, Depends(PageRequest)]
+async def get_page(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> PageRequest:
+    return PageRequest(limit, cursor)
+
+
+PageDep = Annotated[PageRequest, Depends(get_page)]

@@ -70,8 +70,8 @@ class Projections:
         return {projection.name: projection.position() for projection in self.projections}
 
     def position(self) -> int:
-        """The position every projection has reached."""
-        return min(self.positions().values())
+        """The position every projection has reached (one query)."""
+        return self.view.lowest_position([projection.name for projection in self.projections])
 
     def start_position(self, *, rebuilding: bool = False) -> int:
         """Where the next catch-up (or the resumed rebuild) starts from."""

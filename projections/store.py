@@ -160,6 +160,15 @@ class ViewStore(TrackingRecorder, ABC):
             # rebuild's fresh table can take the name it expects.
             cursor.execute(f"ALTER TABLE {new} RENAME CONSTRAINT {old}_pkey TO {new}_pkey")
 
+    def lowest_position(self, names: list[str]) -> int:
+        """The lowest tracking position among `names` (0 if any has none)."""
+        marks = ", ".join("?" * len(names))
+        with self.reading() as cursor:
+            rows = cursor.execute(
+                f"SELECT notification_id FROM {self.tracking_table} WHERE application_name IN ({marks})", names
+            ).fetchall()
+        return 0 if len(rows) < len(names) else min(int(row[0]) for row in rows)
+
     def insert_tracking_row(self, cursor: Cursor, name: str) -> None:
         """Starts `name` at position 0 unless it has a row: there is then always a row to lock, so two
         processes can never both take a projection's first batch."""
