@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import problems
 from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
-from api.middleware import AccessLogging, CorrelationId, IdempotencyKeys, RequestMetrics
+from api.middleware import AccessLogging, Authentication, CorrelationId, IdempotencyKeys, RequestMetrics
 from api.routes import account_managers, audit, compliance, operations, relationships, workload
 from infrastructure.bootstrap import System, build_system
 from infrastructure.settings import Settings
@@ -62,6 +62,7 @@ def create_app(
     # Outermost last: the correlation id wraps everything, metrics see every answer.
     app.add_middleware(IdempotencyKeys)
     app.add_middleware(AccessLogging)
+    app.add_middleware(Authentication)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(CorrelationId)
     return app

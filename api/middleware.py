@@ -74,15 +74,69 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.metrics.observe_request(scope["method"], template, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe_request(scope["method"], self._route_label(scope), status, elapsed)
+
+    @staticmethod
+    def _route_label(scope: Scope) -> str:
+        """The matched route's template; for a request answered before routing (a 401), its path if that is a
+        fixed route's, else `unmatched` (a label per id would be unbounded)."""
+        route = scope.get("route")
+        if route is None:
+            static = {path for path in scope["app"].openapi()["paths"] if "{" not in path}
+            return str(scope["path"]) if scope["path"] in static else "unmatched"
+        template = str(getattr(route, "path", "unmatched"))
+        if scope["path"].startswith("/v1/") and not template.startswith("/v1"):
+            template = "/v1" + template  # routes under the /v1 router keep their own, unprefixed path
+        return template
 
 
 def problem_message(code: str, detail: str, **extra: Any) -> tuple[int, bytes]:
     status = STATUS_OF_CODE[code]
     body = {"type": "about:blank", "title": TITLES[code], "status": status, "code": code, "detail": detail, **extra}
     return status, orjson.dumps(body)
+
+
+PROTECTED_PREFIXES = ("/v1/", "/metrics")
+_BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+
+
+class Authentication:
+    """Every request but /health, /docs and /openapi.json needs a known bearer token: 401 otherwise, before
+    anything else about the request (its body included) is looked at. The principal goes in the request's state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        match = _BEARER.match(_header(scope, b"authorization") or "")
+        if match is None:
+            await _send_problem(
+                send,
+                "unauthenticated",
+                "Send Authorization: Bearer <token>; `ledger tokens add` creates one.",
+                headers={"www-authenticate": "Bearer"},
+            )
+            return
+        system = scope["app"].state.system
+        try:
+            principal = await anyio.to_thread.run_sync(system.tokens.principal, match.group(1))
+        except STORE_ERRORS:
+            await _send_problem(send, "unavailable", "The store cannot be reached right now; nothing was written.")
+            return
+        if principal is None:
+            await _send_problem(
+                send,
+                "unauthenticated",
+                "That token is not known to this ledger.",
+                headers={"www-authenticate": "Bearer"},
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
 
 
 class IdempotencyKeys:
@@ -104,8 +158,8 @@ class IdempotencyKeys:
         system = scope["app"].state.system
         body = await _read_body(receive)
         replay_receive = _replaying(body)
-        principal = await _principal(system, scope)
-        if principal is None:  # let the route answer 401 as usual
+        principal = scope.get("state", {}).get("principal")
+        if principal is None:  # not an API route: nothing to keep
             await self.app(scope, replay_receive, send)
             return
         if not 1 <= len(key) <= 255:
@@ -196,20 +250,11 @@ def _replaying(body: bytes) -> Receive:
     return receive
 
 
-async def _principal(system: Any, scope: Scope) -> Any:
-    authorization = _header(scope, b"authorization") or ""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        return await anyio.to_thread.run_sync(system.tokens.principal, token.strip())
-    except STORE_ERRORS:
-        return None
-
-
-async def _send_problem(send: Send, code: str, detail: str, **extra: Any) -> None:
+async def _send_problem(
+    send: Send, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> None:
     status, body = problem_message(code, detail, **extra)
-    await _send_stored(send, StoredResponse(status, {"content-type": PROBLEM_JSON}, body))
+    await _send_stored(send, StoredResponse(status, {"content-type": PROBLEM_JSON, **(headers or {})}, body))
 
 
 async def _send_stored(send: Send, response: StoredResponse) -> None:

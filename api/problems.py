@@ -98,7 +98,7 @@ def problem_response(code: str, detail: str, headers: dict[str, str] | None = No
 def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI descriptions of the problem responses a route can give."""
     described: dict[int | str, dict[str, Any]] = {}
-    for code in ("unauthenticated", "unavailable", *codes):
+    for code in dict.fromkeys(("unauthenticated", "validation_error", "unavailable", *codes)):
         status = STATUS_OF_CODE[code]
         entry = described.setdefault(status, {"model": ProblemPublic, "content": {PROBLEM_JSON: {}}, "description": ""})
         entry["description"] = " or ".join(filter(None, [entry["description"], f"`{code}`"]))

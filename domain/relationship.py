@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 from domain.account_manager import AccountManager, Name, Reason
 from domain.errors import InvalidInput, NotFound, RuleViolation
@@ -162,12 +162,14 @@ class ContactLogged(RelationshipEvent):
     summary: Text
     next_follow_up_on: date | None = None
 
-    @model_validator(mode="after")
-    def _follow_up_not_before_contact(self) -> ContactLogged:
-        if self.next_follow_up_on is not None and self.next_follow_up_on < self.occurred_at.date():
-            msg = "next_follow_up_on cannot be before the contact itself"
+    @field_validator("next_follow_up_on")
+    @classmethod
+    def _follow_up_not_before_contact(cls, follow_up: date | None, info: ValidationInfo) -> date | None:
+        occurred_at = info.data.get("occurred_at")
+        if follow_up is not None and occurred_at is not None and follow_up < occurred_at.date():
+            msg = "cannot be before the contact itself"
             raise ValueError(msg)
-        return self
+        return follow_up
 
     def apply(self, aggregate: Any) -> None:
         if aggregate.last_contact_at is None or self.occurred_at >= aggregate.last_contact_at:
@@ -280,12 +282,14 @@ class ContractProposed(RelationshipEvent):
     starts_on: date
     ends_on: date
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> ContractProposed:
-        if self.ends_on <= self.starts_on:
-            msg = f"ends_on ({self.ends_on}) must be after starts_on ({self.starts_on})"
+    @field_validator("ends_on")
+    @classmethod
+    def _ends_after_start(cls, ends_on: date, info: ValidationInfo) -> date:
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on <= starts_on:
+            msg = f"must be after starts_on ({starts_on})"
             raise ValueError(msg)
-        return self
+        return ends_on
 
     target_field: ClassVar = "contract_id"
 

@@ -69,12 +69,12 @@ class AccessLog:
                 ),
             )
 
-    def entries(self, *, after: str = "", limit: int = 50) -> list[Access]:
-        """Accesses in the order they happened, after the `at` of the previous page."""
+    def entries(self, *, after: str = "", after_id: str = "", limit: int = 50) -> list[Access]:
+        """Accesses in the order they happened, after the (`at`, correlation id) ending the previous page."""
         with self.view.reading() as cursor:
             statement = (
                 "SELECT at, correlation_id, principal_id, role, method, path, query, status FROM api_access_log "
-                f"WHERE at > ? ORDER BY at, correlation_id LIMIT {int(limit)}"
+                f"WHERE at > ? OR (at = ? AND correlation_id > ?) ORDER BY at, correlation_id LIMIT {int(limit)}"
             )
-            rows = cursor.execute(statement, (after,)).fetchall()
+            rows = cursor.execute(statement, (after, after, after_id)).fetchall()
         return [Access(*row) for row in rows]

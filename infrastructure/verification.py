@@ -230,16 +230,13 @@ class Integrity:
             digest = event_hash(previous, originator_id, version, topic, bytes(state))
             if stored is None:
                 result.fail(position, "an event with no hash: inserted behind the ledger's back")
-            elif stored != digest.hex():
+            chain_link = digest
+            if stored is not None and stored != digest.hex():
                 result.fail(position, f"{_uuid(raw_id)} version {version} does not match its hash: altered")
                 # The next event links to the hash as stored, so one altered event is
                 # reported once, not with every event after it in its stream.
-                digest_for_chain = bytes.fromhex(stored)
-                last[originator_id] = (version, digest_for_chain)
-                frontier.add(digest)
-                previous_position = position
-                continue
-            last[originator_id] = (version, digest)
+                chain_link = bytes.fromhex(stored)
+            last[originator_id] = (version, chain_link)
             frontier.add(digest)
             previous_position = position
             if progress is not None and result.events_checked % PAGE == 0:

@@ -352,15 +352,26 @@ class WorkloadReader:
             rows = cursor.execute(statement, params).fetchall()
         return [RelationshipFacts.from_row(dict(zip(RELATIONSHIPS.column_names, row, strict=True))) for row in rows]
 
-    def managers(self, *, after_position: int = 0, limit: int | None = None, active_only: bool = False) -> list[Row]:
+    def managers(
+        self,
+        *,
+        after_position: int = 0,
+        limit: int | None = None,
+        active_only: bool = False,
+        account_manager_id: str | None = None,
+    ) -> list[Row]:
         statement = f"SELECT {', '.join(MANAGERS.column_names)} FROM wl_managers WHERE position > ?"
+        params: list[Any] = [after_position]
         if active_only:
             statement += " AND active = 1"
+        if account_manager_id is not None:
+            statement += " AND account_manager_id = ?"
+            params.append(account_manager_id)
         statement += " ORDER BY position"
         if limit is not None:
             statement += f" LIMIT {int(limit)}"
         with self.view.reading() as cursor:
-            rows = cursor.execute(statement, (after_position,)).fetchall()
+            rows = cursor.execute(statement, params).fetchall()
         return [dict(zip(MANAGERS.column_names, row, strict=True)) for row in rows]
 
     def upcoming_demos(self, now: datetime, *, account_manager_id: str | None = None) -> list[Row]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -125,6 +126,9 @@ def serve(
         typer.echo(f"API at http://{host}:{port}/v1 (docs at http://{host}:{port}/docs). Tokens, one per role:")
         for role, token in demo_tokens(system).items():
             typer.echo(f"  {role:<16} {token}")
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
+    # handler it found: make that one a clean exit, so the system is closed below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(create_app(system), host=host, port=port, log_level="info")
     finally:

@@ -52,9 +52,8 @@ def list_account_managers(
     principal: PrincipalDep, workload: WorkloadDep, page: PageDep
 ) -> Page[AccountManagerListItem]:
     """Lists account managers in the order they were registered (an account manager sees only themself)."""
-    rows = workload.managers(after_position=int(page.after.get("position", 0)), limit=page.limit + 1)
-    if principal.role is Role.ACCOUNT_MANAGER:
-        rows = [row for row in rows if row["account_manager_id"] == str(principal.account_manager_id)]
+    only = str(principal.account_manager_id) if principal.role is Role.ACCOUNT_MANAGER else None
+    rows = workload.managers(after_position=page.after_int("position"), limit=page.limit + 1, account_manager_id=only)
     items = rows[: page.limit]
     return Page(
         items=[

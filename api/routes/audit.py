@@ -48,7 +48,7 @@ def global_feed(
     after: Annotated[int | None, Query(ge=0, description="Only events after this global position.")] = None,
 ) -> Page[AuditEventPublic]:
     """Every event of the ledger, oldest first, with its aggregate and audit fields."""
-    start = int(page.after.get("position", after or 0))
+    start = page.after_int("position", after or 0)
     notifications = ledger.recorder.select_notifications(start=start + 1, limit=page.limit + 1)
     items = notifications[: page.limit]
     hashes = system.integrity.hashes_at([n.id for n in items])
@@ -68,7 +68,7 @@ def actor_events(
     actor_id: str, principal: AuditorDep, system: SystemDep, index: AuditIndexDep, page: PageDep
 ) -> Page[AuditEventPublic]:
     """Everything one principal recorded, oldest first."""
-    start = int(page.after.get("position", 0))
+    start = page.after_int("position")
     found = index.by_actor(actor_id, after=start, limit=page.limit + 1)
     items = found[: page.limit]
     ledger = system.ledger
@@ -84,11 +84,16 @@ def actor_events(
 @router.get("/access-log", response_model=Page[AccessPublic], responses=problems("forbidden", "validation_error"))
 def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[AccessPublic]:
     """Every read by an auditor or compliance principal (who, what, when, the status answered), for admins."""
-    entries = system.access_log.entries(after=str(page.after.get("at", "")), limit=page.limit + 1)
+    entries = system.access_log.entries(
+        after=page.after_text("at"), after_id=page.after_text("id"), limit=page.limit + 1
+    )
     items = entries[: page.limit]
+    last = items[-1] if items else None
     return Page(
         items=[AccessPublic(**vars(entry)) for entry in items],
-        next_cursor=page.next_cursor(len(entries) > page.limit, at=items[-1].at if items else ""),
+        next_cursor=page.next_cursor(
+            len(entries) > page.limit, at=last.at if last else "", id=last.correlation_id if last else ""
+        ),
     )
 
 

@@ -139,7 +139,7 @@ def get_gift_register(
 ) -> Page[RecipientYearPublic]:
     """Each recipient's gifts in the limit year, with the counted total, the limit in force and the headroom."""
     entries = register.register(_this_year(year), datetime.now(UTC).date())
-    offset = int(page.after.get("offset", 0))
+    offset = page.after_int("offset")
     items = entries[offset : offset + page.limit]
     return Page(
         items=[_recipient(entry) for entry in items],
@@ -190,7 +190,7 @@ def get_exceptions(
 ) -> Page[GiftExceptionPublic]:
     """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person."""
     found = register.exceptions(_this_year(year), datetime.now(UTC).date())
-    offset = int(page.after.get("offset", 0))
+    offset = page.after_int("offset")
     items = found[offset : offset + page.limit]
     return Page(
         items=[_exception(item) for item in items],

@@ -114,7 +114,7 @@ def list_relationships(
         account_manager_id=str(account_manager_id) if account_manager_id else None,
         tier=tier.value if tier else None,
         status=status.value if status else None,
-        after_position=int(page.after.get("position", 0)),
+        after_position=page.after_int("position"),
         limit=page.limit + 1,
     )
     items = facts[: page.limit]
@@ -180,7 +180,7 @@ def list_relationship_events(
 ) -> Page[EventPublic]:
     """The relationship's events in order, each with its position and the four audit fields."""
     check_sees_relationship(principal, ledger.relationship(relationship_id).account_manager_id)
-    after = int(page.after.get("version", 0))
+    after = page.after_int("version")
     events = list(ledger.events.get(relationship_id, gt=after, limit=page.limit + 1))
     positions = ledger.recorder.select_positions(relationship_id)  # type: ignore[attr-defined]
     items = events[: page.limit]
