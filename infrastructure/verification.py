@@ -87,6 +87,7 @@ class Integrity:
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             view.create_view_table(cursor, SEALS)
+            view.guard_append_only(cursor, SEALS.name)
 
     # -- reading --
 

@@ -169,6 +169,10 @@ class ViewStore(TrackingRecorder, ABC):
             ).fetchall()
         return 0 if len(rows) < len(names) else min(int(row[0]) for row in rows)
 
+    @abstractmethod
+    def guard_append_only(self, cursor: Cursor, table: str) -> None:
+        """Makes the database refuse UPDATE and DELETE (and TRUNCATE, where it has it) on `table`."""
+
     def insert_tracking_row(self, cursor: Cursor, name: str) -> None:
         """Starts `name` at position 0 unless it has a row: there is then always a row to lock, so two
         processes can never both take a projection's first batch."""
@@ -233,6 +237,13 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
 
     def lock_schema(self, cursor: Cursor) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serialises writers, DDL included."""
+
+    def guard_append_only(self, cursor: Cursor, table: str) -> None:
+        for operation in ("UPDATE", "DELETE"):
+            cursor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} BEFORE {operation} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} is refused'); END"
+            )
 
     def lock_tracking(self, cursor: Cursor, name: str) -> int:
         row = cursor.execute("SELECT notification_id FROM tracking WHERE application_name = ?", (name,)).fetchone()
@@ -323,6 +334,17 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     def lock_schema(self, cursor: Cursor) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+
+    def guard_append_only(self, cursor: Cursor, table: str) -> None:
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+            f"RAISE EXCEPTION USING MESSAGE = '{table} is append-only: ' || TG_OP || ' is refused', "
+            "ERRCODE = 'insufficient_privilege'; END $body$"
+        )
+        cursor.execute(
+            f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change()"
+        )
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:

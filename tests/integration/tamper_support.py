@@ -81,11 +81,12 @@ class Intruder:
     def drop_guards(self) -> None:
         """Drops the triggers that refuse UPDATE and DELETE, as an intruder with the owner's rights would."""
         if self.is_sqlite:
-            for table in (self.events_name, self.hashes_name):
+            for table in (self.events_name, self.hashes_name, "ledger_seals"):
                 for operation in ("update", "delete"):
                     self.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_{operation}")
         else:
-            for table, qualified in ((self.events_name, self.events), (self.hashes_name, self.hashes)):
+            guarded = ((self.events_name, self.events), (self.hashes_name, self.hashes), ("ledger_seals", self.seals))
+            for table, qualified in guarded:
                 trigger = sql.Identifier(f"{table}_append_only").as_string()
                 self.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {qualified}")
 
@@ -155,7 +156,7 @@ class Intruder:
         )
 
     def alter_seal_signature(self, position: int) -> None:
-        """Changes one hex digit of a seal's signature (the seals' table is a plain table: no trigger to drop)."""
+        """Changes one hex digit of a seal's signature (its append-only trigger already dropped)."""
         (signature,) = self.execute(f"SELECT signature FROM {self.seals} WHERE position = %s", (position,))[0]
         self.execute(
             f"UPDATE {self.seals} SET signature = %s WHERE position = %s", (one_hex_digit_changed(signature), position)
