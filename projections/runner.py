@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
@@ -31,6 +33,24 @@ NAMES = tuple(projection.name for projection in PROJECTIONS)
 
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after each batch."""
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Holds off the cyclic garbage collector while a batch is applied.
+
+    Applying a batch makes many short-lived dicts and tuples, which set off
+    collections that scan the row cache again and again; reference counting
+    frees them anyway (the views make no cycles), so the collector waits until
+    the batch is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class UnknownProjection(ValueError):
@@ -116,7 +136,7 @@ class Projections:
         if items:
             # One transaction for every view: one commit per batch, and each view's
             # rows move together with its own tracking position.
-            with self.view.transaction() as cursor:
+            with paused_gc(), self.view.transaction() as cursor:
                 if rebuilding:
                     # Another process may have swapped a rebuilt view in meanwhile.
                     self.view.lock_schema(cursor)
