@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -441,7 +440,3 @@ class HealthPublic(BaseModel):
     store: str
     projections: dict[str, int]
     lag: dict[str, int] = Field(default_factory=dict, description="Events each projection is behind the log.")
-
-
-def money_text(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"

@@ -81,13 +81,6 @@ class MerkleFrontier:
         return root
 
 
-def merkle_root(event_digests: Iterable[bytes]) -> bytes:
-    frontier = MerkleFrontier()
-    for digest in event_digests:
-        frontier.add(digest)
-    return frontier.root()
-
-
 def seal_message(position: int, root: bytes) -> bytes:
     """What a seal signs: the context, the position sealed up to, and the Merkle root there."""
     return SEAL_CONTEXT + position.to_bytes(8, "big") + root
