@@ -49,6 +49,7 @@ def create_app(
     app.state.system = system
     app.state.metrics = Metrics()
     app.state.min_position_wait = min_position_wait
+    app.state.workload_facts = workload.WorkloadFactsCache()
     problems.install(app)
     for router in (
         account_managers.router,

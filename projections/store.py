@@ -160,14 +160,21 @@ class ViewStore(TrackingRecorder, ABC):
             # rebuild's fresh table can take the name it expects.
             cursor.execute(f"ALTER TABLE {new} RENAME CONSTRAINT {old}_pkey TO {new}_pkey")
 
-    def lowest_position(self, names: list[str]) -> int:
-        """The lowest tracking position among `names` (0 if any has none)."""
+    def tracking_positions(self, names: list[str]) -> dict[str, int]:
+        """The tracking position of each of `names` (0 for one with none), in one query."""
         marks = ", ".join("?" * len(names))
         with self.reading() as cursor:
             rows = cursor.execute(
-                f"SELECT notification_id FROM {self.tracking_table} WHERE application_name IN ({marks})", names
+                f"SELECT application_name, notification_id FROM {self.tracking_table} "
+                f"WHERE application_name IN ({marks})",
+                names,
             ).fetchall()
-        return 0 if len(rows) < len(names) else min(int(row[0]) for row in rows)
+        found = {str(name): int(position) for name, position in rows}
+        return {name: found.get(name, 0) for name in names}
+
+    def lowest_position(self, names: list[str]) -> int:
+        """The lowest tracking position among `names` (0 if any has none)."""
+        return min(self.tracking_positions(names).values())
 
     @abstractmethod
     def guard_append_only(self, cursor: Cursor, table: str) -> None:

@@ -374,19 +374,26 @@ class WorkloadReader:
             rows = cursor.execute(statement, params).fetchall()
         return [dict(zip(MANAGERS.column_names, row, strict=True)) for row in rows]
 
+    def scheduled_demos(self) -> list[Row]:
+        """Every demo still scheduled on an open relationship, soonest first, with its manager."""
+        return self._demos("", [])
+
     def upcoming_demos(self, now: datetime, *, account_manager_id: str | None = None) -> list[Row]:
         """Scheduled demos from now to 14 days ahead, on open relationships, with their manager."""
+        where = " AND d.scheduled_for >= ? AND d.scheduled_for < ?"
+        params: list[Any] = [utc_text(now), utc_text(now + UPCOMING)]
+        if account_manager_id is not None:
+            where += " AND r.account_manager_id = ?"
+            params.append(account_manager_id)
+        return self._demos(where, params)
+
+    def _demos(self, where: str, params: list[Any]) -> list[Row]:
         statement = (
             "SELECT d.demo_id, d.relationship_id, r.client_name, r.account_manager_id, d.product, "
             "d.scheduled_for, d.location, d.staff FROM wl_demos d "
             "JOIN wl_relationships r ON r.relationship_id = d.relationship_id "
-            "WHERE d.status = 'scheduled' AND r.status = 'open' AND d.scheduled_for >= ? AND d.scheduled_for < ?"
+            f"WHERE d.status = 'scheduled' AND r.status = 'open'{where} ORDER BY d.scheduled_for, d.demo_id"
         )
-        params: list[Any] = [utc_text(now), utc_text(now + UPCOMING)]
-        if account_manager_id is not None:
-            statement += " AND r.account_manager_id = ?"
-            params.append(account_manager_id)
-        statement += " ORDER BY d.scheduled_for, d.demo_id"
         columns = (
             "demo_id",
             "relationship_id",

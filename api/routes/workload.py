@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.deps import PayDep, PrincipalDep, WorkloadDep
 from api.problems import Problem, problems
 from api.routes.common import money
 from api.schemas import DemoPublic, ManagerWorkloadPublic, OverduePublic, PayPublic, WorkloadRowPublic
 from domain.values import Role, Tier
-from projections.pay import Pay, PayReader
-from projections.workload import RelationshipFacts, WorkloadReader
+from projections.base import utc_text
+from projections.pay import Pay, PayProjection, PayReader
+from projections.workload import UPCOMING, RelationshipFacts, WorkloadProjection, WorkloadReader
 
 router = APIRouter(tags=["workload"])
 
@@ -25,23 +28,71 @@ def _attainment(signed: Decimal, quota: Decimal) -> str | None:
     return str((signed / quota).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)) if quota > 0 else None
 
 
-def workload_rows(
-    workload: WorkloadReader, pay: PayReader, now: datetime, year: int, only: str | None = None
-) -> list[WorkloadRowPublic]:
-    """The workload of every active account manager (or only one), from the views."""
-    managers = [m for m in workload.managers(active_only=True) if only is None or m["account_manager_id"] == only]
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """What the workload is worked out from, as the views hold it at one position; the clock is applied later."""
+
+    managers: list[dict[str, Any]]
+    open_relationships: list[RelationshipFacts]
+    scheduled_demos: list[dict[str, Any]]
+    proposals: dict[str, int]
+    signed: dict[str, Decimal]
+    quotas: dict[str, Decimal]
+
+    @classmethod
+    def read(cls, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
+        return cls(
+            managers=workload.managers(active_only=True),
+            open_relationships=workload.relationships(status="open"),
+            scheduled_demos=workload.scheduled_demos(),
+            proposals=workload.open_proposals(),
+            signed=pay.signed_values(year),
+            quotas=pay.quotas(year),
+        )
+
+
+class WorkloadFactsCache:
+    """The last facts read, kept while the workload and pay views stay at the positions they were read at.
+
+    Facts only change when a view moves, so a read at the same positions is
+    answered from memory; "overdue" and "the next 14 days" are still worked out
+    against the clock on every request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._facts: WorkloadFacts | None = None
+
+    def get(self, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
+        positions = workload.view.tracking_positions([WorkloadProjection.name, PayProjection.name])
+        key = (positions[WorkloadProjection.name], positions[PayProjection.name], year)
+        with self._lock:
+            if key == self._key and self._facts is not None:
+                return self._facts
+        facts = WorkloadFacts.read(workload, pay, year)  # read at or after `key`: never older
+        with self._lock:
+            self._key, self._facts = key, facts
+        return facts
+
+
+def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) -> list[WorkloadRowPublic]:
+    """The workload of every active account manager (or only one), against the clock at `now`."""
     open_by_manager: dict[str, list[RelationshipFacts]] = defaultdict(list)
-    for facts in workload.relationships(status="open", account_manager_id=only):
-        open_by_manager[facts.account_manager_id].append(facts)
-    demos = Counter(demo["account_manager_id"] for demo in workload.upcoming_demos(now, account_manager_id=only))
-    proposals = workload.open_proposals()
-    signed, quotas = pay.signed_values(year), pay.quotas(year)
+    for relationship in facts.open_relationships:
+        open_by_manager[relationship.account_manager_id].append(relationship)
+    window = (utc_text(now), utc_text(now + UPCOMING))
+    demos = Counter(
+        demo["account_manager_id"] for demo in facts.scheduled_demos if window[0] <= demo["scheduled_for"] < window[1]
+    )
     rows = []
-    for manager in managers:
+    for manager in facts.managers:
         manager_id = manager["account_manager_id"]
+        if only is not None and manager_id != only:
+            continue
         relationships = open_by_manager[manager_id]
         by_tier = {tier.value: sum(1 for r in relationships if r.tier is tier) for tier in Tier}
-        signed_value, quota = signed.get(manager_id, Decimal(0)), quotas.get(manager_id, Decimal(0))
+        signed_value, quota = facts.signed.get(manager_id, Decimal(0)), facts.quotas.get(manager_id, Decimal(0))
         rows.append(
             WorkloadRowPublic(
                 account_manager_id=manager_id,
@@ -51,7 +102,7 @@ def workload_rows(
                 weighted_load=sum(Tier(tier).weight * count for tier, count in by_tier.items()),
                 upcoming_demos=demos[manager_id],
                 overdue_follow_ups=sum(1 for r in relationships if r.is_overdue(now)),
-                open_proposals=proposals.get(manager_id, 0),
+                open_proposals=facts.proposals.get(manager_id, 0),
                 quota=money(quota),
                 signed_value=money(signed_value),
                 attainment=_attainment(signed_value, quota),
@@ -63,7 +114,7 @@ def workload_rows(
 def manager_workload(
     workload: WorkloadReader, pay: PayReader, manager_id: str, now: datetime, year: int
 ) -> ManagerWorkloadPublic:
-    rows = workload_rows(workload, pay, now, year, only=manager_id)
+    rows = workload_rows(WorkloadFacts.read(workload, pay, year), now, only=manager_id)
     if not rows:
         known = any(m["account_manager_id"] == manager_id for m in workload.managers())
         raise Problem(
@@ -117,6 +168,7 @@ def pay_public(pay: Pay) -> PayPublic:
     "/workload", response_model=list[WorkloadRowPublic], responses=problems("projection_lagging", "validation_error")
 )
 def get_workload(
+    request: Request,
     principal: PrincipalDep,
     workload: WorkloadDep,
     pay: PayDep,
@@ -125,4 +177,5 @@ def get_workload(
     """One row per active account manager (an account manager sees only their own row)."""
     now = datetime.now(UTC)
     only = str(principal.account_manager_id) if principal.role is Role.ACCOUNT_MANAGER else None
-    return workload_rows(workload, pay, now, year or now.year, only=only)
+    facts = request.app.state.workload_facts.get(workload, pay, year or now.year)
+    return workload_rows(facts, now, only=only)
