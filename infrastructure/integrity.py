@@ -17,32 +17,43 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 GENESIS = bytes(32)
+_sha256 = hashlib.sha256
 SEAL_CONTEXT = b"ledger-seal-v1"
 
 
 def event_hash(previous: bytes, originator_id: UUID | bytes, version: int, topic: str, state: bytes) -> bytes:
     """The hash of one stored event, chained to its aggregate's previous event (the id as a UUID or its 16 bytes)."""
-    digest = hashlib.sha256(previous)
-    digest.update(originator_id if isinstance(originator_id, bytes) else originator_id.bytes)
-    digest.update(version.to_bytes(8, "big"))
-    topic_bytes = topic.encode()
-    digest.update(len(topic_bytes).to_bytes(4, "big"))
-    digest.update(topic_bytes)
-    digest.update(len(state).to_bytes(8, "big"))
-    digest.update(state)
-    return digest.digest()
+    return _sha256(
+        b"".join(
+            (
+                previous,
+                originator_id if isinstance(originator_id, bytes) else originator_id.bytes,
+                version.to_bytes(8, "big"),
+                _topic_field(topic),
+                len(state).to_bytes(8, "big"),
+                state,
+            )
+        )
+    ).digest()
+
+
+@lru_cache(maxsize=1024)
+def _topic_field(topic: str) -> bytes:
+    encoded = topic.encode()
+    return len(encoded).to_bytes(4, "big") + encoded
 
 
 def _leaf(event_digest: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + event_digest).digest()
+    return _sha256(b"\x00" + event_digest).digest()
 
 
 def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
+    return _sha256(b"\x01" + left + right).digest()
 
 
 class MerkleFrontier:

@@ -219,29 +219,37 @@ class Integrity:
         last: dict[bytes, tuple[int, bytes]] = {}
         head = self.ledger.recorder.max_notification_id() or 0
         previous_position = 0
+        # The loop runs once per event: names are bound locally, and the next seal's
+        # position is kept as a plain number to compare with.
+        next_seal_at = seals[0].position if seals else None
+        add_leaf, last_of, checked = frontier.add, last.get, 0
         for position, raw_id, version, topic, state, stored in self.raw_rows():
-            while next_seal < len(seals) and seals[next_seal].position < position:
+            while next_seal_at is not None and next_seal_at < position:
                 self._check_seal(seals[next_seal], frontier, previous_position, result, public_key)
                 next_seal += 1
-            result.events_checked += 1
+                next_seal_at = seals[next_seal].position if next_seal < len(seals) else None
+            checked += 1
             originator_id = raw_id.bytes if isinstance(raw_id, UUID) else bytes.fromhex(raw_id)
-            last_version, previous = last.get(originator_id, (0, GENESIS))
+            last_version, previous = last_of(originator_id, (0, GENESIS))
             if version != last_version + 1:
                 result.fail(position, f"{_uuid(raw_id)} jumps from version {last_version} to {version}")
-            digest = event_hash(previous, originator_id, version, topic, bytes(state))
+            digest = event_hash(
+                previous, originator_id, version, topic, state if type(state) is bytes else bytes(state)
+            )
+            chain_link = digest
             if stored is None:
                 result.fail(position, "an event with no hash: inserted behind the ledger's back")
-            chain_link = digest
-            if stored is not None and stored != digest.hex():
+            elif stored != digest.hex():
                 result.fail(position, f"{_uuid(raw_id)} version {version} does not match its hash: altered")
                 # The next event links to the hash as stored, so one altered event is
                 # reported once, not with every event after it in its stream.
                 chain_link = bytes.fromhex(stored)
             last[originator_id] = (version, chain_link)
-            frontier.add(digest)
+            add_leaf(digest)
             previous_position = position
-            if progress is not None and result.events_checked % PAGE == 0:
+            if progress is not None and checked % PAGE == 0:
                 progress(position, head)
+        result.events_checked = checked
         for seal in seals[next_seal:]:
             self._check_seal(seal, frontier, previous_position, result, public_key)
         for position in self.orphan_hashes():
