@@ -67,3 +67,13 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(CorrelationId)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as one of several uvicorn worker processes builds it: everything from the environment.
+
+    Each worker owns its system (closed when the worker stops) and runs the
+    projections unless `ledger serve --no-projections` said otherwise.
+    """
+    settings = Settings.from_env()
+    return create_app(settings=settings, run_projections=settings.serve_projections)

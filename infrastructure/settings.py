@@ -22,6 +22,8 @@ class Settings(BaseModel):
     """The Ed25519 private key (PEM) that signs seals; created on first use if missing."""
     seal_every: int = 10_000
     """A running ledger seals the log every this many events (0: only on demand)."""
+    serve_projections: bool = True
+    """Whether each API worker runs the projections (`ledger serve --no-projections` turns it off)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +32,5 @@ class Settings(BaseModel):
             database_url=environ.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             signing_key_path=environ.get("LEDGER_SIGNING_KEY") or DEFAULT_SIGNING_KEY_PATH,
             seal_every=int(environ.get("LEDGER_SEAL_EVERY") or 10_000),
+            serve_projections=environ.get("LEDGER_SERVE_PROJECTIONS", "1") != "0",
         )

@@ -305,12 +305,12 @@ def bench_verify(*, events: int, rounds: int, postgres: bool) -> Result:
     )
 
 
-def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
+def bench_api(*, postgres: bool, quick: bool, workers: int = 1) -> list[Result]:
     """Requests per second and latency of a command route and GET /workload against a bare FastAPI route."""
     from scripts.bench_api import measure_api
 
     with fresh_store(postgres) as settings:
-        loads = measure_api(settings, count=300 if quick else 3_000, max_seconds=3 if quick else 10)
+        loads = measure_api(settings, count=300 if quick else 3_000, max_seconds=3 if quick else 10, workers=workers)
     bare = loads["bare"]
     store = "postgres" if postgres else "sqlite"
     results = []
@@ -319,7 +319,7 @@ def bench_api(*, postgres: bool, quick: bool) -> list[Result]:
         ratio = load.per_second / bare.per_second
         results.append(
             Result(
-                scenario=f"api {scenario}",
+                scenario=f"api {scenario}" + (f" x{workers}" if workers > 1 else ""),
                 store=store,
                 ratio=round(ratio, 2),
                 target=f">= {target_ratio:.2f} of a bare route; p99 < 25 ms",
@@ -346,6 +346,7 @@ def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) 
         bench_time_travel(events=1_000 if quick else 10_000, samples=50 if quick else 200, postgres=postgres),
         bench_verify(events=events, rounds=rounds, postgres=postgres),
         *bench_api(postgres=postgres, quick=quick),
+        *([] if quick else bench_api(postgres=postgres, quick=quick, workers=2)),
         bench_seed(events=events, postgres=postgres),
     ]
 

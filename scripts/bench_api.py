@@ -24,6 +24,9 @@ from infrastructure.bootstrap import build_system
 from infrastructure.settings import Settings
 
 CONCURRENCY = 16
+RELATIONSHIPS = 256
+"""Commands spread over this many relationships, as a firm's would: with only as many relationships as
+connections, most commands would meet another on the same relationship and retry."""
 
 
 def bare_app() -> FastAPI:
@@ -178,7 +181,7 @@ def drive_wrk(method: str, urls: list[str], body: str | None, authorization: str
     )
 
 
-def measure_api(settings: Settings, *, count: int, max_seconds: float) -> dict[str, Load]:
+def measure_api(settings: Settings, *, count: int, max_seconds: float, workers: int = 1) -> dict[str, Load]:
     """The bare route, a command route (log a contact) and GET /workload, each under the same load."""
     system = build_system(settings, run_projections=False)
     token = system.tokens.issue(role=Role.MANAGER, name="bench").token
@@ -202,7 +205,16 @@ def measure_api(settings: Settings, *, count: int, max_seconds: float) -> dict[s
             results["bare"] = drive(base, lambda _: httpx.Request("GET", f"{base}/bare"), count, max_seconds)
 
     port = free_port()
-    ledger = [sys.executable, "-c", "from scripts.cli import main; main()", "serve", "--port", str(port)]
+    ledger = [
+        sys.executable,
+        "-c",
+        "from scripts.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with serving(ledger, env, port) as base:
         manager = httpx.post(
             f"{base}/v1/account-managers", json={"name": "Bench", "email": "b@example.com"}, headers=headers
@@ -219,14 +231,14 @@ def measure_api(settings: Settings, *, count: int, max_seconds: float) -> dict[s
                     "account_manager_id": manager,
                 },
             ).json()["id"]
-            for n in range(CONCURRENCY)
+            for n in range(RELATIONSHIPS)
         ]
         now = datetime.now(UTC).isoformat()
 
         def contact(number: int) -> httpx.Request:
             return httpx.Request(
                 "POST",
-                f"{base}/v1/relationships/{relationships[number % CONCURRENCY]}/contacts",
+                f"{base}/v1/relationships/{relationships[number % RELATIONSHIPS]}/contacts",
                 headers=headers,
                 json={"occurred_at": now, "channel": "call", "summary": f"Call {number}"},
             )

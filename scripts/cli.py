@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -109,15 +110,23 @@ def serve(
     projections: Annotated[
         bool, typer.Option("--projections/--no-projections", help="Run the projections in this process.")
     ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each its own interpreter: more cores, no shared GIL).")
+    ] = 1,
 ) -> None:
-    """Serves the HTTP API (uvicorn), with the projections following the log in the same process by default."""
+    """Serves the HTTP API (uvicorn), with the projections following the log in the same process by default.
+
+    With several workers, each is a process of its own; the projections then run
+    in every worker (exactly once all the same) unless --no-projections is given,
+    in which case run `ledger projections run` beside them.
+    """
     import uvicorn
 
     from api.app import create_app
     from infrastructure.bootstrap import build_system
 
     settings = Settings.from_env()
-    system = build_system(settings, run_projections=projections)
+    system = build_system(settings, run_projections=projections and workers == 1)
     if demo:
         from scripts.demo import demo_tokens, ensure_demo
 
@@ -129,6 +138,11 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
     # handler it found: make that one a clean exit, so the system is closed below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        system.close()
+        os.environ["LEDGER_SERVE_PROJECTIONS"] = "1" if projections else "0"
+        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+        return
     try:
         uvicorn.run(create_app(system), host=host, port=port, log_level="info")
     finally:
