@@ -40,6 +40,9 @@ def build_view_store(settings: Settings) -> ViewStore:
         max_overflow=4,
         connect_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
         lock_timeout=int(env["POSTGRES_LOCK_TIMEOUT"]),
+        # After the server restarts, the pool still holds connections to the old
+        # one: check each before use, so a read after an outage meets a live one.
+        pre_ping=True,
     )
     return PostgresViewStore(datastore)
 

@@ -16,13 +16,15 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
+    InterfaceError,
     Notification,
+    OperationalError,
     ProcessRecorder,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, retry
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.integrity import chained_rows
@@ -252,6 +254,7 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
         curs.executemany(self._insert_hashes, rows)
         return positions
 
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
         """The stored events at these global positions, in position order."""
         if not positions:
@@ -269,6 +272,7 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             ]
 
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)
     def select_positions(self, originator_id: UUID) -> dict[int, int]:
         """Each version of an aggregate with its global position."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
