@@ -1,4 +1,5 @@
-"""ASGI middleware: the correlation id in and out, request metrics, and Idempotency-Key replay."""
+"""ASGI middleware, outermost first: the correlation id in and out, request metrics, authentication,
+the access log of auditors' and compliance's reads, and Idempotency-Key replay."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
-from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, TITLES
+from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, problem_body
 from infrastructure.idempotency import StoredResponse, request_hash
 
 CORRELATION_HEADER = b"x-correlation-id"
@@ -89,12 +90,6 @@ class RequestMetrics:
         if scope["path"].startswith("/v1/") and not template.startswith("/v1"):
             template = "/v1" + template  # routes under the /v1 router keep their own, unprefixed path
         return template
-
-
-def problem_message(code: str, detail: str, **extra: Any) -> tuple[int, bytes]:
-    status = STATUS_OF_CODE[code]
-    body = {"type": "about:blank", "title": TITLES[code], "status": status, "code": code, "detail": detail, **extra}
-    return status, orjson.dumps(body)
 
 
 PROTECTED_PREFIXES = ("/v1/", "/metrics")
@@ -253,8 +248,10 @@ def _replaying(body: bytes) -> Receive:
 async def _send_problem(
     send: Send, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> None:
-    status, body = problem_message(code, detail, **extra)
-    await _send_stored(send, StoredResponse(status, {"content-type": PROBLEM_JSON, **(headers or {})}, body))
+    body = orjson.dumps(problem_body(code, detail, **extra))
+    await _send_stored(
+        send, StoredResponse(STATUS_OF_CODE[code], {"content-type": PROBLEM_JSON, **(headers or {})}, body)
+    )
 
 
 async def _send_stored(send: Send, response: StoredResponse) -> None:

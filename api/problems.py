@@ -89,10 +89,16 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 body of a problem with a stable `code` (and the fields some codes add)."""
     status = STATUS_OF_CODE[code]
-    body = {"type": "about:blank", "title": TITLES[code], "status": status, "code": code, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return {"type": "about:blank", "title": TITLES[code], "status": status, "code": code, "detail": detail, **extra}
+
+
+def problem_response(code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        problem_body(code, detail, **extra), status_code=STATUS_OF_CODE[code], media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
