@@ -39,6 +39,11 @@ class WorkloadFacts:
     signed: dict[str, Decimal]
     quotas: dict[str, Decimal]
 
+    def upcoming_demos(self, now: datetime) -> list[dict[str, Any]]:
+        """The scheduled demos from `now` to 14 days ahead, soonest first."""
+        start, end = utc_text(now), utc_text(now + UPCOMING)
+        return [demo for demo in self.scheduled_demos if start <= demo["scheduled_for"] < end]
+
     @classmethod
     def read(cls, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
         return cls(
@@ -81,10 +86,7 @@ def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) 
     open_by_manager: dict[str, list[RelationshipFacts]] = defaultdict(list)
     for relationship in facts.open_relationships:
         open_by_manager[relationship.account_manager_id].append(relationship)
-    window = (utc_text(now), utc_text(now + UPCOMING))
-    demos = Counter(
-        demo["account_manager_id"] for demo in facts.scheduled_demos if window[0] <= demo["scheduled_for"] < window[1]
-    )
+    demos = Counter(demo["account_manager_id"] for demo in facts.upcoming_demos(now))
     rows = []
     for manager in facts.managers:
         manager_id = manager["account_manager_id"]
@@ -114,7 +116,8 @@ def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) 
 def manager_workload(
     workload: WorkloadReader, pay: PayReader, manager_id: str, now: datetime, year: int
 ) -> ManagerWorkloadPublic:
-    rows = workload_rows(WorkloadFacts.read(workload, pay, year), now, only=manager_id)
+    facts = WorkloadFacts.read(workload, pay, year)
+    rows = workload_rows(facts, now, only=manager_id)
     if not rows:
         known = any(m["account_manager_id"] == manager_id for m in workload.managers())
         raise Problem(
@@ -123,17 +126,18 @@ def manager_workload(
             if known
             else f"No account manager {manager_id} (in the views; pass min_position to wait for a recent one).",
         )
-    demos = [_demo(demo) for demo in workload.upcoming_demos(now, account_manager_id=manager_id)]
+    # The demos and relationships come from the facts already read, not from the views again.
+    demos = [_demo(demo) for demo in facts.upcoming_demos(now) if demo["account_manager_id"] == manager_id]
     overdue = [
         OverduePublic(
-            relationship_id=facts.relationship_id,
-            client_name=facts.client_name,
-            tier=facts.tier.value,
-            last_contact_at=facts.last_contact_at.isoformat() if facts.last_contact_at else None,
-            contact_due=facts.contact_due().isoformat(),
+            relationship_id=relationship.relationship_id,
+            client_name=relationship.client_name,
+            tier=relationship.tier.value,
+            last_contact_at=relationship.last_contact_at.isoformat() if relationship.last_contact_at else None,
+            contact_due=relationship.contact_due().isoformat(),
         )
-        for facts in workload.relationships(status="open", account_manager_id=manager_id)
-        if facts.is_overdue(now)
+        for relationship in facts.open_relationships
+        if relationship.account_manager_id == manager_id and relationship.is_overdue(now)
     ]
     return ManagerWorkloadPublic(**rows[0].model_dump(), demos=demos, overdue_relationships=overdue)
 
