@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import RecordConflictError, Recording, StoredEvent
+from eventsourcing.persistence import Notification, RecordConflictError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 from pydantic import Field, ValidationError
 
@@ -621,6 +621,13 @@ class Ledger(Application[UUID]):
             raise NotFound(msg)
         yield first  # type: ignore[misc]
         yield from events  # type: ignore[misc]
+
+    def log_pages(self, page: int = 1_000) -> Iterator[Sequence[Notification]]:
+        """The whole global log in position order, `page` stored records at a time (constant memory)."""
+        start = 1
+        while notifications := self.recorder.select_notifications(start=start, limit=page):
+            yield notifications
+            start = notifications[-1].id + 1
 
     def decode(self, stored: StoredEvent) -> LedgerEvent:
         """A stored record turned back into the ledger's event."""

@@ -33,8 +33,8 @@ def replay(ledger: Ledger, out: Path, as_of: datetime, source: str, progress: Pr
     try:
         projections = Projections(ledger, view)
         head = projections.head()
-        after = included = last = 0
-        while notifications := ledger.recorder.select_notifications(start=after + 1, limit=projections.batch_size):
+        included = last = 0
+        for notifications in ledger.log_pages(projections.batch_size):
             items = [(n.id, event) for n in notifications if (event := ledger.decode(n)).recorded_at <= as_of]
             if items:
                 with view.transaction() as cursor:
@@ -42,9 +42,8 @@ def replay(ledger: Ledger, out: Path, as_of: datetime, source: str, progress: Pr
                         projection.apply(cursor, items)
                 included += len(items)
                 last = items[-1][0]
-            after = notifications[-1].id
             if progress is not None:
-                progress(after, head)
+                progress(notifications[-1].id, head)
         with view.transaction() as cursor:
             view.create_view_table(cursor, REPLAY)
             cursor.execute(

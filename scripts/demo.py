@@ -31,11 +31,9 @@ def ensure_demo(ledger: Ledger, *, progress: bool) -> bool:
 
 def all_events(ledger: Ledger, page: int = 1_000) -> Iterator[LedgerEvent]:
     """Every stored event in global order, read a page at a time."""
-    start = 1
-    while notifications := ledger.recorder.select_notifications(start=start, limit=page):
+    for notifications in ledger.log_pages(page):
         for notification in notifications:
             yield ledger.decode(notification)
-        start = notifications[-1].id + 1
 
 
 @dataclass

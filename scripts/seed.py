@@ -152,12 +152,11 @@ def seed_ledger(ledger: Ledger, plan: SeedPlan, *, progress: bool) -> SeedSummar
 
 def holds_no_history(ledger: Ledger) -> bool:
     """Whether the ledger is empty but for its gift policy (which `build_ledger` stores before anything else)."""
-    start = 1
-    while notifications := ledger.recorder.select_notifications(start=start, limit=100):
-        if any(notification.originator_id != POLICY_ID for notification in notifications):
-            return False
-        start = notifications[-1].id + 1
-    return True
+    return all(
+        notification.originator_id == POLICY_ID
+        for notifications in ledger.log_pages(100)
+        for notification in notifications
+    )
 
 
 # -- The cast and the props --------------------------------------------------

@@ -133,8 +133,8 @@ def export(
 def recorded_until(system: System, until: datetime) -> Iterator[dict[str, Any]]:
     """Every event recorded at or before `until`, a page at a time (constant memory): the audit fields, the
     hash, and the topic and state exactly as stored, so an examiner can recompute every hash independently."""
-    ledger, start = system.ledger, 1
-    while notifications := ledger.recorder.select_notifications(start=start, limit=EXPORT_PAGE):
+    ledger = system.ledger
+    for notifications in ledger.log_pages(EXPORT_PAGE):
         hashes = system.integrity.hashes_at([n.id for n in notifications])
         for notification in notifications:
             event = ledger.decode(notification)
@@ -143,7 +143,6 @@ def recorded_until(system: System, until: datetime) -> Iterator[dict[str, Any]]:
                 row["topic"] = notification.topic
                 row["stored_state"] = notification.state.decode()
                 yield row
-        start = notifications[-1].id + 1
 
 
 def jsonl_lines(system: System, until: datetime) -> Iterator[bytes]:
