@@ -22,6 +22,9 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
+        self.in_flight = Gauge(
+            "ledger_http_requests_in_flight", "HTTP requests being answered right now.", registry=self.registry
+        )
         self.events_appended = Counter(
             "ledger_events_appended", "Events stored by this process.", registry=self.registry
         )

@@ -72,9 +72,11 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, record_status)
         finally:
+            self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
             self.metrics.observe_request(scope["method"], self._route_label(scope), status, elapsed)
 

@@ -16,17 +16,24 @@ from projections.runner import ProjectionRunner, Projections
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewDatastore, ViewStore
 
 
+def store_env(settings: Settings) -> dict[str, str]:
+    """The library's settings for the store that the ledger's settings name."""
+    return library_env(
+        settings.database_url, pool_size=settings.pool_size, pool_max_overflow=settings.pool_max_overflow
+    )
+
+
 def build_ledger(settings: Settings | None = None) -> Ledger:
     """The application service on the store that the settings name, its tables created if missing."""
     settings = settings or Settings.from_env()
-    ledger = Ledger(env=library_env(settings.database_url))
+    ledger = Ledger(env=store_env(settings))
     ledger.establish_gift_policy()
     return ledger
 
 
 def build_view_store(settings: Settings) -> ViewStore:
     """The view store in the same database as the events."""
-    env = library_env(settings.database_url)
+    env = store_env(settings)
     if "SQLITE_DBNAME" in env:
         return SQLiteViewStore(env["SQLITE_DBNAME"])
     datastore = ViewDatastore(
@@ -36,8 +43,8 @@ def build_view_store(settings: Settings) -> ViewStore:
         user=env["POSTGRES_USER"],
         password=env["POSTGRES_PASSWORD"],
         schema=env.get("POSTGRES_SCHEMA", ""),
-        pool_size=2,
-        max_overflow=4,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
         connect_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
         lock_timeout=int(env["POSTGRES_LOCK_TIMEOUT"]),
         # After the server restarts, the pool still holds connections to the old
@@ -76,8 +83,13 @@ class System:
         self.projections.view.close()
 
 
-def build_system(settings: Settings | None = None, *, run_projections: bool = True) -> System:
-    """The ledger, its projections (following the log in a thread unless told not to), and the API's tables."""
+def build_system(
+    settings: Settings | None = None, *, run_projections: bool = True, poll_interval: float = 0.25
+) -> System:
+    """The ledger, its projections (following the log in a thread unless told not to), and the API's tables.
+
+    The thread that follows the log also seals it every `settings.seal_every` events.
+    """
     settings = settings or Settings.from_env()
     ledger = build_ledger(settings)
     projections = build_projections(ledger, settings)
@@ -92,5 +104,7 @@ def build_system(settings: Settings | None = None, *, run_projections: bool = Tr
     )
     if run_projections:
         sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)
-        system.runner = ProjectionRunner(projections, after_batch=sealer.seal_if_due).start()
+        system.runner = ProjectionRunner(
+            projections, poll_interval=poll_interval, after_batch=sealer.seal_if_due
+        ).start()
     return system

@@ -8,6 +8,9 @@ position can be read back beside it.
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,6 +19,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
+    IntegrityError,
     InterfaceError,
     Notification,
     OperationalError,
@@ -30,18 +34,27 @@ from psycopg.sql import SQL, Identifier
 from infrastructure.integrity import chained_rows
 from projections.store import schema_lock
 
+log = logging.getLogger(__name__)
+
 
 class UnsupportedDatabaseURL(ValueError):
     """LEDGER_DATABASE_URL names a database the ledger cannot use."""
 
 
-def library_env(database_url: str) -> dict[str, str]:
-    """The `eventsourcing` settings for a `sqlite:///...` or `postgresql://...` URL."""
+def library_env(database_url: str, *, pool_size: int = 2, pool_max_overflow: int = 8) -> dict[str, str]:
+    """The `eventsourcing` settings for a `sqlite:///...` or `postgresql://...` URL.
+
+    On PostgreSQL the connection pool keeps `pool_size` connections and opens up
+    to `pool_max_overflow` more under load (see SCALING.md for the budget).
+    """
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
         return _sqlite_env(database_url)
     if parts.scheme in ("postgresql", "postgres"):
-        return _postgres_env(database_url)
+        return _postgres_env(database_url) | {
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_max_overflow),
+        }
     msg = (
         f"Unsupported LEDGER_DATABASE_URL {database_url!r}: use sqlite:///path/to/ledger.sqlite3 "
         "or postgresql://user:password@host:port/dbname"
@@ -81,6 +94,9 @@ def _postgres_env(database_url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # After the server restarts the pool still holds connections to the old
+        # one: check each before use, so the first command after an outage works.
+        "POSTGRES_PRE_PING": "y",
         # Never the database-function insert path: with it, a reader following
         # the global log can miss events written concurrently.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
@@ -175,7 +191,14 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, with a trigger that refuses UPDATE, DELETE and TRUNCATE."""
+    """The library's PostgreSQL recorder, with a trigger that refuses UPDATE, DELETE and TRUNCATE.
+
+    It also knows its own writes when a lost acknowledgement makes it try one twice (`insert_events`).
+    """
+
+    insert_attempts = 10
+    """Attempts at an insert while the server cannot be reached (as many as the library makes)."""
+    _insert_once = staticmethod(PostgresApplicationRecorder.insert_events.__wrapped__)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,6 +247,10 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
         self._select_at = SQL(
             "SELECT * FROM {schema}.{table} WHERE notification_id = ANY(%s) ORDER BY notification_id"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+        self._select_stored = SQL(
+            "SELECT notification_id, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
         self._select_positions = SQL(
             "SELECT originator_version, notification_id FROM {schema}.{table} WHERE originator_id = %s"
         ).format(schema=schema, table=Identifier(self.events_table_name))
@@ -231,6 +258,45 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
     @property
     def hashes_table(self) -> str:
         return f"{self.events_table_name}_hashes"
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Stores the events in one transaction, trying again while the server cannot be reached.
+
+        When the connection drops during COMMIT, nobody knows whether the
+        transaction landed. Trying again then meets either nothing (insert) or the
+        first attempt's own rows, which the library would report as a conflict, and
+        the command would run a second time. So a retry that conflicts compares the
+        stored rows with its own: the same events at the same versions mean the
+        first attempt landed, and their positions are the answer.
+        """
+        for attempt in range(1, self.insert_attempts + 1):
+            try:
+                positions: Sequence[int] | None = self._insert_once(self, stored_events, **kwargs)
+            except (InterfaceError, OperationalError):
+                if attempt == self.insert_attempts:
+                    raise
+                time.sleep(random.uniform(0.15, 0.25))  # noqa: S311 - jitter, not secrecy
+            except IntegrityError:
+                landed = self._positions_if_stored(stored_events) if attempt > 1 else None
+                if landed is None:
+                    raise
+                log.warning("An insert's acknowledgement was lost; its events are stored at %s", landed)
+                return landed
+            else:
+                return positions
+        raise AssertionError  # unreachable: the last attempt returns or raises
+
+    def _positions_if_stored(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
+        """The positions of exactly these events (same aggregate, version, topic and state), or None."""
+        positions = []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            for event in stored_events:
+                curs.execute(self._select_stored, (event.originator_id, event.originator_version))
+                row = curs.fetchone()
+                if row is None or row["topic"] != event.topic or bytes(row["state"]) != event.state:
+                    return None
+                positions.append(int(row["notification_id"]))
+        return positions
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

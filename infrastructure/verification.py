@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,18 +54,29 @@ class Verification:
 
 
 def load_signing_key(path: str) -> Ed25519PrivateKey:
-    """The seal-signing key, created (readable by its owner only) the first time it is needed."""
+    """The seal-signing key, created (readable by its owner only) the first time it is needed.
+
+    Several processes may start at once: the key is written to a file of its own
+    and linked into place, so each of them ends up with the one that won.
+    """
     key_file = Path(path)
-    if key_file.exists():
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-        assert isinstance(key, Ed25519PrivateKey)
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(pem)
-    return key
+    if not key_file.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(pem)
+            with contextlib.suppress(FileExistsError):  # another process linked its key first
+                os.link(draft, key_file)
+        finally:
+            draft.unlink()
+    stored = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    assert isinstance(stored, Ed25519PrivateKey)
+    return stored
 
 
 def public_key_pem(key: Ed25519PrivateKey) -> str:

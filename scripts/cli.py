@@ -118,7 +118,9 @@ def serve(
 
     With several workers, each is a process of its own; the projections then run
     in every worker (exactly once all the same) unless --no-projections is given,
-    in which case run `ledger projections run` beside them.
+    in which case run `ledger projections run` beside them. On SIGTERM or Ctrl-C
+    the server stops accepting connections and lets requests in flight finish
+    (for up to LEDGER_SHUTDOWN_TIMEOUT seconds) before it closes the store.
     """
     import uvicorn
 
@@ -132,6 +134,7 @@ def serve(
 
         seeded = ensure_demo(system.ledger, progress=True)
         typer.echo(f"Demo ledger at {settings.database_url} ({'seeded' if seeded else 'already had history'}).")
+        typer.echo(f"Dashboard at http://{host}:{port}/ (sign in there with one of the tokens below).")
         typer.echo(f"API at http://{host}:{port}/v1 (docs at http://{host}:{port}/docs). Tokens, one per role:")
         for role, token in demo_tokens(system).items():
             typer.echo(f"  {role:<16} {token}")
@@ -141,10 +144,23 @@ def serve(
     if workers > 1:
         system.close()
         os.environ["LEDGER_SERVE_PROJECTIONS"] = "1" if projections else "0"
-        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
         return
     try:
-        uvicorn.run(create_app(system), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(system),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
     finally:
         system.close()
 
@@ -325,23 +341,27 @@ app.add_typer(projections_app, name="projections")
 def run_projections(
     poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls for other writers.")] = 0.25,
 ) -> None:
-    """Keeps every projection following the log until stopped (SIGINT or SIGTERM)."""
+    """Keeps every projection following the log, and seals it as it grows, until stopped (SIGINT or SIGTERM).
+
+    Any number may run beside `ledger serve --no-projections`: each event is
+    applied to each view exactly once, by whichever process gets there first.
+    """
     import logging
-    import signal
     import threading
 
-    from projections.runner import ProjectionRunner
+    from infrastructure.bootstrap import build_system
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     settings = Settings.from_env()
-    with build_ledger(settings) as ledger:
-        runner = ProjectionRunner(build_projections(ledger, settings), poll_interval=poll_interval).start()
+    system = build_system(settings, poll_interval=poll_interval)
+    try:
         typer.echo(f"Projections following {settings.database_url}; stop with Ctrl-C", err=True)
         stopping.wait()
-        runner.stop()
+    finally:
+        system.close()
     typer.echo("Projections stopped", err=True)
 
 

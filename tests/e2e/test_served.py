@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -271,3 +272,42 @@ def test_ledger_serve_stopped_by_sigterm_closes_the_ledger_and_exits_zero(sqlite
     status = server.stop()
 
     assert status == 0
+
+
+def in_flight(server: Server, headers: dict[str, str]) -> float:
+    """The server's own count of requests being answered, not counting the one that asks."""
+    text = httpx.get(f"{server.base_url}/metrics", headers=headers, timeout=5).text
+    match = re.search(r"^ledger_http_requests_in_flight (\S+)$", text, re.MULTILINE)
+    assert match is not None, "the in-flight gauge is exported"
+    return float(match.group(1)) - 1
+
+
+def test_sigterm_lets_a_request_in_flight_finish_with_its_whole_answer(database_url: str, tmp_path: Path) -> None:
+    server = start_server(database_url, tmp_path)
+    server.wait_until_healthy()
+    headers = bearer(add_token(server.env, server.cwd, "manager", "graceful-manager"))
+    answers: list[httpx.Response] = []
+
+    def slow_read() -> None:
+        # A read that waits for a position nobody will write: the server answers 503 after its wait.
+        answers.append(
+            httpx.get(f"{server.base_url}/v1/workload", params={"min_position": 10**9}, headers=headers, timeout=30)
+        )
+
+    reader = threading.Thread(target=slow_read)
+    try:
+        reader.start()
+        deadline = time.monotonic() + 10
+        while in_flight(server, headers) < 1:
+            assert time.monotonic() < deadline, "the slow read never reached the server"
+            time.sleep(0.02)
+        server.process.send_signal(signal.SIGTERM)
+        reader.join(timeout=30)
+        status = server.process.wait(timeout=SHUTDOWN_TIMEOUT)
+    finally:
+        server.stop()
+
+    assert len(answers) == 1, "the request in flight was answered, not cut off"
+    assert_problem(answers[0], 503, "projection_lagging")
+    assert status == 0
+    assert "Waiting for connections to close" in server.stderr.read_text()

@@ -62,3 +62,23 @@ def test_the_database_function_insert_path_is_always_off() -> None:
 def test_an_unusable_url_is_refused_with_the_forms_that_work(url: str) -> None:
     with pytest.raises(UnsupportedDatabaseURL, match=r"sqlite:///|postgresql://"):
         library_env(url)
+
+
+def test_pool_sizes_and_the_shutdown_grace_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"LEDGER_DB_POOL_SIZE": "3", "LEDGER_DB_POOL_MAX_OVERFLOW": "0", "LEDGER_SHUTDOWN_TIMEOUT": "7"}
+    )
+    assert (settings.pool_size, settings.pool_max_overflow, settings.shutdown_timeout) == (3, 0, 7)
+    assert (Settings().pool_size, Settings().pool_max_overflow, Settings().shutdown_timeout) == (2, 8, 30)
+
+
+def test_the_pool_sizes_reach_the_library_settings_on_postgres() -> None:
+    env = library_env("postgresql://postgres@127.0.0.1/test", pool_size=3, pool_max_overflow=5)
+    assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("3", "5")
+    assert env["POSTGRES_PRE_PING"] == "y", "a restarted server's dead connections are replaced before use"
+
+
+@pytest.mark.parametrize("name", ["LEDGER_DB_POOL_SIZE", "LEDGER_SHUTDOWN_TIMEOUT"])
+def test_a_pool_or_grace_below_one_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match=name.removeprefix("LEDGER_").removeprefix("DB_").lower()):
+        Settings.from_env({name: "0"})
