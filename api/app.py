@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import dashboard, problems
 from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
 from api.middleware import AccessLogging, Authentication, CorrelationId, IdempotencyKeys, RequestMetrics
-from api.routes import account_managers, audit, compliance, operations, relationships, workload
+from api.routes import account_managers, audit, compliance, me, operations, relationships, workload
 from infrastructure.bootstrap import System, build_system
 from infrastructure.settings import Settings
 
@@ -57,9 +57,11 @@ def create_app(
         relationships.router,
         compliance.router,
         audit.router,
+        me.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(operations.router)
+    dashboard.install(app)  # `/` and `/dashboard/`: not in the schema, no token needed to load the page
     # Outermost last: the correlation id wraps everything, metrics see every answer.
     app.add_middleware(IdempotencyKeys)
     app.add_middleware(AccessLogging)

@@ -425,6 +425,14 @@ class AccessPublic(BaseModel):
     status: int
 
 
+class SealPublic(BaseModel):
+    """A seal: the log up to `position` (`size` events) signed at `sealed_at`."""
+
+    position: int
+    size: int
+    sealed_at: str
+
+
 class VerificationPublic(BaseModel):
     """The result of recomputing every chain and seal."""
 
@@ -432,7 +440,16 @@ class VerificationPublic(BaseModel):
     events_checked: int
     seals_checked: int
     first_bad_position: int | None
+    last_seal: SealPublic | None = Field(default=None, description="The latest seal, if the log was ever sealed.")
     problems: list[str] = Field(description="What is wrong where (the first 100).")
+
+
+class MePublic(BaseModel):
+    """The caller: the token's name (the `actor_id` on what it stores), its role, and its account manager."""
+
+    name: str
+    role: str
+    account_manager_id: UUID | None
 
 
 class HealthPublic(BaseModel):

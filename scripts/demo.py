@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from domain.account_manager import Registered
 from domain.application import Ledger
 from domain.gift_recipient import GiftReceived
+from domain.gift_rule import limit_in_force
 from domain.model import LedgerEvent
 from domain.relationship import Closed, ContractSigned, Opened, Reopened
-from domain.values import Role
+from domain.values import Audit, ClientKind, Industry, Principal, RelationshipStatus, Role, Tier
 from infrastructure.bootstrap import System
 from projections.workload import WorkloadReader
 from scripts.seed import SeedPlan, holds_no_history, seed_ledger
@@ -26,7 +28,71 @@ def ensure_demo(ledger: Ledger, *, progress: bool) -> bool:
     if not holds_no_history(ledger):
         return False
     seed_ledger(ledger, DEMO_PLAN, progress=progress)
+    add_showcase(ledger, datetime.now(UTC).date())
     return True
+
+
+SHOWCASE_RECIPIENT = "Eleanor Whitcombe"
+"""A person the seed never invents (neither name is in its lists); her employer is the client's name."""
+UPGRADE = {Tier.STANDARD: Tier.MAJOR, Tier.MAJOR: Tier.KEY, Tier.KEY: Tier.MAJOR}
+
+
+def add_showcase(ledger: Ledger, today: date) -> None:
+    """Adds what the dashboard's first look needs, whatever the random history holds.
+
+    The first active account manager (the one the demo's account manager token
+    stands for) upgrades the tier of their first open relationship, so its
+    history shows an earlier tier, and gives one person gifts worth 90 % of the
+    limit in force today, so the register shows a recipient near the limit.
+    """
+    managers: list[UUID] = []
+    relationships: list[UUID] = []
+    for event in all_events(ledger):
+        if isinstance(event, Registered):
+            managers.append(event.originator_id)
+        elif isinstance(event, Opened):
+            relationships.append(event.originator_id)
+    manager = next((m for m in map(ledger.account_manager, managers) if m.active), None)
+    if manager is None:
+        return
+    theirs = [
+        r
+        for r in map(ledger.relationship, relationships)
+        if r.account_manager_id == manager.id and r.status is RelationshipStatus.OPEN
+    ]
+    if not theirs:
+        return
+    principal = Principal(id=f"account_manager:{manager.id}", role=Role.ACCOUNT_MANAGER, account_manager_id=manager.id)
+    upgraded = next((r for r in theirs if r.tier is not Tier.KEY), theirs[0])
+    ledger.change_tier(
+        Audit(principal=principal, correlation_id="demo-showcase-tier"), upgraded.id, tier=UPGRADE[upgraded.tier]
+    )
+    corporate = [r for r in theirs if r.client_kind is ClientKind.CORPORATE] or theirs
+    giver = next((r for r in corporate if r.industry is Industry.FINANCIAL_SERVICES), corporate[0])
+    for number, (given_on, description, cost) in enumerate(_near_limit_gifts(ledger, today), start=1):
+        ledger.give_gift(
+            Audit(principal=principal, correlation_id=f"demo-showcase-gift-{number}"),
+            giver.id,
+            recipient_name=SHOWCASE_RECIPIENT,
+            recipient_employer=giver.client_name,
+            description=description,
+            given_on=given_on,
+            category="general",
+            cost=cost.quantize(Decimal("0.01")),
+        )
+
+
+def _near_limit_gifts(ledger: Ledger, today: date) -> list[tuple[date, str, Decimal]]:
+    """Two gifts three weeks apart worth 50 % and 40 % of today's limit, or one worth 90 % early in a limit year."""
+    schedule = ledger.gift_policy().limit_schedule
+    limit = limit_in_force(schedule, today)
+    earlier = today - timedelta(days=21)
+    if earlier.year == today.year and limit_in_force(schedule, earlier) == limit:
+        return [
+            (earlier, "Framed print of the client's headquarters", limit * Decimal("0.5")),
+            (today, "Hamper for the team's product launch", limit * Decimal("0.4")),
+        ]
+    return [(today, "Framed print of the client's headquarters", limit * Decimal("0.9"))]
 
 
 def all_events(ledger: Ledger, page: int = 1_000) -> Iterator[LedgerEvent]:

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime
 from api.deps import AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
-from api.schemas import AccessPublic, AuditEventPublic, Page, VerificationPublic
+from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, VerificationPublic
 from infrastructure.bootstrap import System
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -101,12 +101,15 @@ def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[Ac
 def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
     """Recomputes every hash chain and every seal's root and signature: `ok`, events checked, first bad position."""
     result = system.integrity.verify()
+    seals = system.integrity.seals()
+    last = seals[-1] if seals else None
     return VerificationPublic(
         ok=result.ok,
         events_checked=result.events_checked,
         seals_checked=result.seals_checked,
         first_bad_position=result.first_bad_position,
         problems=result.problems[:100],
+        last_seal=SealPublic(position=last.position, size=last.size, sealed_at=last.sealed_at) if last else None,
     )
 
 

@@ -20,7 +20,7 @@ from uuid import UUID
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi.testclient import TestClient
 
 from domain.values import Role
@@ -158,6 +158,7 @@ def test_get_audit_verify_answers_ok_on_an_intact_ledger_and_the_first_bad_posit
         "seals_checked": 0,
         "first_bad_position": None,
         "problems": [],
+        "last_seal": None,
     }
 
     with intruder(database_url, system.ledger) as who:
@@ -171,8 +172,23 @@ def test_get_audit_verify_answers_ok_on_an_intact_ledger_and_the_first_bad_posit
         "seals_checked": 0,
         "first_bad_position": desk.position,
         "problems": [f"position {desk.position}: {desk.relationship_id} version 1 does not match its hash: altered"],
+        "last_seal": None,
     }
     assert_problem(client.get("/v1/audit/verify", headers=tokens.manager), 403, "forbidden")
+
+
+def test_get_audit_verify_names_the_last_seal(client: TestClient, tokens: Tokens, desk: Desk, system: System) -> None:
+    key = Ed25519PrivateKey.generate()
+    first = system.integrity.seal(key)
+    client.post(f"/v1/relationships/{desk.relationship_id}/contacts", json=contact_body(), headers=desk.manager)
+    last = system.integrity.seal(key)
+    assert first is not None
+    assert last is not None
+    assert last.position > first.position
+
+    verified = client.get("/v1/audit/verify", headers=tokens.auditor).json()
+
+    assert verified["last_seal"] == {"position": last.position, "size": last.size, "sealed_at": last.sealed_at}
 
 
 # -- the access log ------------------------------------------------------------------------

@@ -1,0 +1,205 @@
+// Workload: one row per account manager, and one manager's demos, overdue relationships, relationships and pay.
+
+import { all, get } from "./api.js";
+import { badge, bar, business, card, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, utc } from "./ui.js";
+
+const TIERS = ["key", "major", "standard"];
+
+function attainmentTone(attainment) {
+  if (attainment === null) return "";
+  const share = Number(attainment);
+  return share >= 1 ? "good" : share >= 0.5 ? "warn" : "bad";
+}
+
+function attainmentMeter(row, scale) {
+  if (row.attainment === null) return h("span", { class: "hint" }, "no quota set");
+  const share = Number(row.attainment);
+  return meter(
+    bar(share, scale, { tone: attainmentTone(row.attainment), ticks: [1], label: `Quota attainment ${percent(row.attainment)}` }),
+    percent(row.attainment),
+    `${money(row.signed_value, { whole: true })} of ${money(row.quota, { whole: true })}`,
+  );
+}
+
+function tierLegend() {
+  return h("span", { class: "legend" }, TIERS.map((tier) => h("span", {}, h("span", { class: `swatch ${tier}` }), tier)));
+}
+
+function tierMeter(row, scale) {
+  const parts = TIERS.map((tier) => ({ value: row.by_tier[tier] || 0, tone: tier, label: `${row.by_tier[tier] || 0} ${tier}` }));
+  return meter(
+    stackedBar(parts, scale, `Relationships by tier: ${parts.map((p) => p.label).join(", ")}`),
+    String(row.active_relationships),
+    TIERS.map((tier) => row.by_tier[tier] || 0).join(" / "),
+  );
+}
+
+export async function workloadPage({ me }) {
+  const rows = await get("/workload");
+  const year = new Date().getUTCFullYear();
+  const maxLoad = Math.max(1, ...rows.map((r) => r.weighted_load));
+  const maxRelationships = Math.max(1, ...rows.map((r) => r.active_relationships));
+  const attainmentScale = Math.max(1.25, ...rows.map((r) => Number(r.attainment || 0)));
+  const sum = (key) => rows.reduce((total, r) => total + r[key], 0);
+  const columns = [
+    { key: "name", label: "Account manager", value: (r) => r.name, cell: (r) => link(`#/managers/${r.account_manager_id}`, r.name) },
+    {
+      key: "weighted_load",
+      label: "Weighted load",
+      value: (r) => r.weighted_load,
+      cell: (r) => meter(bar(r.weighted_load, maxLoad, { label: `Weighted load ${r.weighted_load}` }), String(r.weighted_load)),
+    },
+    { key: "relationships", label: "Relationships by tier", value: (r) => r.active_relationships, cell: (r) => tierMeter(r, maxRelationships), extra: tierLegend() },
+    {
+      key: "overdue",
+      label: "Overdue",
+      numeric: true,
+      value: (r) => r.overdue_follow_ups,
+      cell: (r) => h("span", { class: r.overdue_follow_ups ? "count-bad" : "" }, String(r.overdue_follow_ups)),
+    },
+    { key: "demos", label: "Demos (14 days)", numeric: true, value: (r) => r.upcoming_demos, cell: (r) => String(r.upcoming_demos) },
+    { key: "proposals", label: "Open proposals", numeric: true, value: (r) => r.open_proposals, cell: (r) => String(r.open_proposals) },
+    { key: "attainment", label: `Quota ${year}`, value: (r) => (r.attainment === null ? null : Number(r.attainment)), cell: (r) => attainmentMeter(r, attainmentScale) },
+  ];
+  return [
+    h("h1", {}, "Workload"),
+    h(
+      "p",
+      { class: "subtitle" },
+      me.role === "account_manager"
+        ? "Your own workload (an account manager sees only their own row). Click a header to sort."
+        : "One row per active account manager. Weighted load counts a key relationship as 4, major as 2, standard as 1. Click a header to sort.",
+    ),
+    h(
+      "div",
+      { class: "cards" },
+      card("Account managers", String(rows.length)),
+      card("Open relationships", String(sum("active_relationships"))),
+      card("Overdue follow-ups", String(sum("overdue_follow_ups")), sum("overdue_follow_ups") ? "bad" : ""),
+      card("Demos in 14 days", String(sum("upcoming_demos"))),
+    ),
+    rows.length
+      ? sortableTable(columns, rows, {
+          id: "workload",
+          sort: { key: "weighted_load", direction: "descending" },
+          rowAttributes: (r) => ({ dataset: { managerId: r.account_manager_id } }),
+        })
+      : empty("No active account managers."),
+  ];
+}
+
+function staffChips(staff) {
+  return h("div", { class: "staff" }, staff.map((person) => h("span", { class: "chip" }, person.name, " ", h("small", {}, person.role))));
+}
+
+function payPanel(pay) {
+  const parts = [
+    { value: Number(pay.base_salary), tone: "standard", label: `Base salary ${money(pay.base_salary)}` },
+    { value: Number(pay.commission), tone: "major", label: `Commission ${money(pay.commission)}` },
+    { value: Number(pay.bonus), tone: "key", label: `Bonus ${money(pay.bonus)}` },
+  ];
+  return h(
+    "div",
+    { class: "panel", id: "pay" },
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Signed value"),
+      h("dd", {}, money(pay.signed_value)),
+      h("dt", {}, "Quota"),
+      h("dd", {}, money(pay.quota)),
+      h("dt", {}, "Attainment"),
+      h("dd", {}, percent(pay.attainment)),
+      h("dt", {}, "Base salary"),
+      h("dd", {}, money(pay.base_salary)),
+      h("dt", {}, "Commission"),
+      h("dd", {}, money(pay.commission)),
+      h("dt", {}, "Bonus"),
+      h("dd", {}, money(pay.bonus)),
+      h("dt", {}, h("strong", {}, "Total")),
+      h("dd", { id: "pay-total" }, h("strong", {}, money(pay.total))),
+    ),
+    h("p", { class: "hint" }, "Make-up of the total ", h("span", { class: "legend" }, h("span", {}, h("span", { class: "swatch standard" }), "base"), h("span", {}, h("span", { class: "swatch major" }), "commission"), h("span", {}, h("span", { class: "swatch key" }), "bonus"))),
+    meter(stackedBar(parts, Number(pay.total) || 1, `Pay ${money(pay.total)}`), money(pay.total, { whole: true })),
+  );
+}
+
+export async function managerPage({ params, query }) {
+  const [id] = params;
+  const year = Number(query.get("year")) || new Date().getUTCFullYear();
+  const [workload, pay, relationships] = await Promise.all([
+    get(`/account-managers/${id}/workload`, { params: { year } }),
+    get(`/account-managers/${id}/pay/${year}`),
+    all("/relationships", { account_manager_id: id }),
+  ]);
+  const yearPicker = h(
+    "select",
+    { id: "pay-year", "aria-label": "Year", onchange: (event) => (window.location.hash = `#/managers/${id}?year=${event.target.value}`) },
+    [0, 1, 2].map((back) => {
+      const option = new Date().getUTCFullYear() - back;
+      return h("option", { value: option, selected: option === year }, String(option));
+    }),
+  );
+  return [
+    h("div", { class: "crumbs" }, link("#/workload", "Workload"), " / account manager"),
+    h("h1", { id: "manager-name" }, workload.name),
+    h("p", { class: "subtitle" }, `${workload.active_relationships} open relationships · weighted load ${workload.weighted_load}`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Weighted load", String(workload.weighted_load)),
+      card("Open relationships", `${workload.active_relationships}`),
+      card("Overdue follow-ups", String(workload.overdue_follow_ups), workload.overdue_follow_ups ? "bad" : ""),
+      card("Demos in 14 days", String(workload.upcoming_demos)),
+      card(`Attainment ${year}`, percent(workload.attainment)),
+    ),
+    h("h2", {}, "Demos in the next 14 days"),
+    workload.demos.length
+      ? table(
+          [
+            { label: "When", cell: (d) => time(d.scheduled_for) },
+            { label: "Client", cell: (d) => link(`#/relationships/${d.relationship_id}`, d.client_name) },
+            { label: "Product", cell: (d) => d.product },
+            { label: "Where", cell: (d) => d.location },
+            { label: "Staff sent", cell: (d) => staffChips(d.staff) },
+          ],
+          workload.demos,
+          { id: "demos" },
+        )
+      : empty("No demos in the next 14 days."),
+    h("h2", {}, "Overdue relationships"),
+    workload.overdue_relationships.length
+      ? table(
+          [
+            { label: "Client", cell: (r) => link(`#/relationships/${r.relationship_id}`, r.client_name) },
+            { label: "Tier", cell: (r) => tierBadge(r.tier) },
+            { label: "Last contact", cell: (r) => time(r.last_contact_at) },
+            { label: "Contact was due", cell: (r) => time(r.contact_due) },
+          ],
+          workload.overdue_relationships,
+          { id: "overdue" },
+        )
+      : empty("Nothing overdue."),
+    h("div", { class: "grid2" },
+      h("section", {}, h("h2", {}, "Pay for ", yearPicker), payPanel(pay)),
+      h(
+        "section",
+        {},
+        h("h2", {}, `Relationships (${relationships.length})`),
+        relationships.length
+          ? table(
+              [
+                { label: "Client", cell: (r) => link(`#/relationships/${r.id}`, r.client_name) },
+                { label: "Tier", cell: (r) => tierBadge(r.tier) },
+                { label: "Status", cell: (r) => badge(r.status) },
+                { label: "Last contact", cell: (r) => (r.last_contact_at ? business(r.last_contact_at).slice(0, 10) : "—") },
+              ],
+              relationships,
+              { id: "manager-relationships" },
+            )
+          : empty("No relationships."),
+      ),
+    ),
+    h("p", { class: "hint" }, `As of ${utc(new Date().toISOString())}.`),
+  ];
+}
