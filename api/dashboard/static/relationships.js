@@ -192,6 +192,8 @@ export async function relationshipPage({ params }) {
     ),
   );
 
+  const timelineHead = h("thead", {}, h("tr", {}, ["Version", "Event", "Business time", "Recorded", "Actor", "Correlation id"].map((t) => h("th", { scope: "col" }, t))));
+
   function labelFor(version) {
     label.textContent = `Version ${version} of ${now.version} · recorded ${utc(recordedAt.get(version))}`;
   }
@@ -274,11 +276,6 @@ export async function relationshipPage({ params }) {
     statePlace,
     tablesPlace,
     h("h2", {}, "Timeline"),
-    h(
-      "table",
-      { id: "timeline" },
-      h("thead", {}, h("tr", {}, ["Version", "Event", "Business time", "Recorded", "Actor", "Correlation id"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows),
-    ),
+    h("div", { class: "table-wrap" }, h("table", { id: "timeline" }, timelineHead, h("tbody", {}, rows))),
   ];
 }

@@ -193,21 +193,18 @@ export function sortableTable(columns, rows, { sort, caption, rowAttributes, id 
   }
 
   draw();
-  return h("table", { id }, caption ? h("caption", { class: "visually-hidden" }, caption) : null, h("thead", {}, h("tr", {}, headers)), body);
+  return h("div", { class: "table-wrap" }, h("table", { id }, caption ? h("caption", { class: "visually-hidden" }, caption) : null, h("thead", {}, h("tr", {}, headers)), body));
 }
 
 /** A plain table: columns [{label, cell(row), numeric}]. */
 export function table(columns, rows, { id, rowAttributes } = {}) {
-  return h(
-    "table",
-    { id },
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label)))),
-    h(
-      "tbody",
-      {},
-      rows.map((row) => h("tr", rowAttributes ? rowAttributes(row) : {}, columns.map((c) => h("td", { class: c.numeric ? "num" : "" }, c.cell(row))))),
-    ),
+  const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label))));
+  const body = h(
+    "tbody",
+    {},
+    rows.map((row) => h("tr", rowAttributes ? rowAttributes(row) : {}, columns.map((c) => h("td", { class: c.numeric ? "num" : "" }, c.cell(row))))),
   );
+  return h("div", { class: "table-wrap" }, h("table", { id }, head, body));
 }
 
 export function tierBadge(tier) {

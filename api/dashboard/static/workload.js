@@ -49,7 +49,7 @@ export async function workloadPage({ me }) {
       value: (r) => r.weighted_load,
       cell: (r) => meter(bar(r.weighted_load, maxLoad, { label: `Weighted load ${r.weighted_load}` }), String(r.weighted_load)),
     },
-    { key: "relationships", label: "Relationships by tier", value: (r) => r.active_relationships, cell: (r) => tierMeter(r, maxRelationships), extra: tierLegend() },
+    { key: "relationships", label: "By tier", value: (r) => r.active_relationships, cell: (r) => tierMeter(r, maxRelationships) },
     {
       key: "overdue",
       label: "Overdue",
@@ -57,8 +57,8 @@ export async function workloadPage({ me }) {
       value: (r) => r.overdue_follow_ups,
       cell: (r) => h("span", { class: r.overdue_follow_ups ? "count-bad" : "" }, String(r.overdue_follow_ups)),
     },
-    { key: "demos", label: "Demos (14 days)", numeric: true, value: (r) => r.upcoming_demos, cell: (r) => String(r.upcoming_demos) },
-    { key: "proposals", label: "Open proposals", numeric: true, value: (r) => r.open_proposals, cell: (r) => String(r.open_proposals) },
+    { key: "demos", label: "Demos", numeric: true, value: (r) => r.upcoming_demos, cell: (r) => String(r.upcoming_demos) },
+    { key: "proposals", label: "Proposals", numeric: true, value: (r) => r.open_proposals, cell: (r) => String(r.open_proposals) },
     { key: "attainment", label: `Quota ${year}`, value: (r) => (r.attainment === null ? null : Number(r.attainment)), cell: (r) => attainmentMeter(r, attainmentScale) },
   ];
   return [
@@ -70,6 +70,7 @@ export async function workloadPage({ me }) {
         ? "Your own workload (an account manager sees only their own row). Click a header to sort."
         : "One row per active account manager. Weighted load counts a key relationship as 4, major as 2, standard as 1. Click a header to sort.",
     ),
+    h("p", { class: "hint" }, "Open relationships by tier (key / major / standard):", tierLegend(), " · Demos: in the next 14 days · Overdue: no contact within the cadence · Quota: tick at 100 %"),
     h(
       "div",
       { class: "cards" },
