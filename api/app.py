@@ -12,7 +12,7 @@ from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
 from api.middleware import AccessLogging, Authentication, CorrelationId, IdempotencyKeys, RequestMetrics
 from api.routes import account_managers, audit, compliance, me, operations, relationships, workload
-from infrastructure.bootstrap import System, build_system
+from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
 from infrastructure.settings import Settings
 
 DESCRIPTION = """
@@ -36,7 +36,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if getattr(app.state, "system", None) is None:
-            owned = app.state.system = build_system(settings, run_projections=run_projections)
+            owned = app.state.system = build_system(
+                settings, run_projections=run_projections, patience=STARTUP_PATIENCE
+            )
         app.state.system.ledger.on_saved.append(app.state.metrics.count_appended)
         try:
             yield

@@ -4,6 +4,7 @@ the access log of auditors' and compliance's reads, and Idempotency-Key replay."
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import time
 import uuid
@@ -16,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.metrics import Metrics
 from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, problem_body
 from infrastructure.idempotency import StoredResponse, request_hash
+
+log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = b"x-correlation-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:/@+-]{1,128}$")
@@ -136,8 +139,13 @@ class Authentication:
         await self.app(scope, receive, send)
 
 
+IDEMPOTENT_METHODS = ("POST", "PUT")
+"""The commands that honour `Idempotency-Key`. A PUT too: sent again after a lost answer, a tier already set
+would otherwise be refused as no change, though the first PUT was stored."""
+
+
 class IdempotencyKeys:
-    """A POST with `Idempotency-Key`: the first response is stored; the same key and body replay it.
+    """A POST or PUT with `Idempotency-Key`: the first response is stored; the same key and body replay it.
 
     The same key with another body is refused (422); a key whose first request
     is still running answers 409 `idempotency_in_progress`. Keys are per principal.
@@ -149,7 +157,7 @@ class IdempotencyKeys:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST":
+        if key is None or scope["method"] not in IDEMPOTENT_METHODS:
             await self.app(scope, receive, send)
             return
         system = scope["app"].state.system
@@ -192,10 +200,15 @@ class IdempotencyKeys:
             await self.app(scope, replay_receive, captured.send)
         finally:
             response = captured.response()
-            if response is not None and response.status < 500:
-                await anyio.to_thread.run_sync(system.idempotency.complete, principal.id, key, response)
-            else:
-                await anyio.to_thread.run_sync(system.idempotency.release, principal.id, key)
+            try:
+                if response is not None and response.status < 500:
+                    await anyio.to_thread.run_sync(system.idempotency.complete, principal.id, key, response)
+                else:
+                    await anyio.to_thread.run_sync(system.idempotency.release, principal.id, key)
+            except STORE_ERRORS as error:  # the answer has gone out; the key waits to be abandoned
+                log.warning(
+                    "Idempotency-Key %r could not be completed (%s); it is in progress until abandoned", key, error
+                )
 
 
 class _Capture:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from domain.application import Ledger
 from infrastructure.access_log import AccessLog
@@ -14,6 +21,8 @@ from infrastructure.tokens import TokenStore
 from infrastructure.verification import Integrity, Sealer
 from projections.runner import ProjectionRunner, Projections
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewDatastore, ViewStore
+
+log = logging.getLogger(__name__)
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -83,28 +92,58 @@ class System:
         self.projections.view.close()
 
 
+STARTUP_PATIENCE = 120.0
+"""How long a long-running process (an API worker, a projection process) waits for an unreachable store at start."""
+
+UNREACHABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg_pool.PoolTimeout)
+"""Failures that mean the database cannot be reached right now."""
+
+
 def build_system(
-    settings: Settings | None = None, *, run_projections: bool = True, poll_interval: float = 0.25
+    settings: Settings | None = None,
+    *,
+    run_projections: bool = True,
+    poll_interval: float = 0.25,
+    patience: float = 0.0,
 ) -> System:
     """The ledger, its projections (following the log in a thread unless told not to), and the API's tables.
 
-    The thread that follows the log also seals it every `settings.seal_every` events.
+    The thread that follows the log also seals it every `settings.seal_every`
+    events. While the store cannot be reached, it tries again for up to
+    `patience` seconds: an API worker that uvicorn starts during an outage
+    waits for the database instead of failing, which would stop every worker.
     """
     settings = settings or Settings.from_env()
-    ledger = build_ledger(settings)
-    projections = build_projections(ledger, settings)
-    system = System(
-        settings=settings,
-        ledger=ledger,
-        projections=projections,
-        tokens=TokenStore(projections.view),
-        idempotency=IdempotencyStore(projections.view),
-        integrity=Integrity(ledger, projections.view),
-        access_log=AccessLog(projections.view),
-    )
-    if run_projections:
-        sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)
-        system.runner = ProjectionRunner(
-            projections, poll_interval=poll_interval, after_batch=sealer.seal_if_due
-        ).start()
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _build_system(settings, run_projections=run_projections, poll_interval=poll_interval)
+        except UNREACHABLE as error:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("The store cannot be reached (%s); trying again", error)
+            time.sleep(1.0)
+
+
+def _build_system(settings: Settings, *, run_projections: bool, poll_interval: float) -> System:
+    with contextlib.ExitStack() as undo:  # what was built is closed again if a later step fails
+        ledger = build_ledger(settings)
+        undo.callback(ledger.close)
+        projections = build_projections(ledger, settings)
+        undo.callback(projections.view.close)
+        system = System(
+            settings=settings,
+            ledger=ledger,
+            projections=projections,
+            tokens=TokenStore(projections.view),
+            idempotency=IdempotencyStore(projections.view),
+            integrity=Integrity(ledger, projections.view),
+            access_log=AccessLog(projections.view),
+        )
+        if run_projections:
+            sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)
+            system.runner = ProjectionRunner(
+                projections, poll_interval=poll_interval, after_batch=sealer.seal_if_due
+            ).start()
+        undo.pop_all()
     return system

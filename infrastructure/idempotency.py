@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import retry
 
 from projections.store import Table, ViewStore
 
@@ -83,6 +85,9 @@ class IdempotencyStore:
             )
         return Reservation()
 
+    # Completing and releasing can be tried again safely (the same UPDATE, the same DELETE): after a
+    # server restart the first try may meet a connection the restart cut.
+    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)
     def complete(self, principal_id: str, key: str, response: StoredResponse) -> None:
         with self.view.transaction() as cursor:
             cursor.execute(
@@ -91,6 +96,7 @@ class IdempotencyStore:
                 (response.status, orjson.dumps(response.headers).decode(), response.body.decode(), principal_id, key),
             )
 
+    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)
     def release(self, principal_id: str, key: str) -> None:
         """Forgets a reservation whose request failed without an answer worth replaying (the store was away)."""
         with self.view.transaction() as cursor:

@@ -349,14 +349,14 @@ def run_projections(
     import logging
     import threading
 
-    from infrastructure.bootstrap import build_system
+    from infrastructure.bootstrap import STARTUP_PATIENCE, build_system
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     settings = Settings.from_env()
-    system = build_system(settings, poll_interval=poll_interval)
+    system = build_system(settings, poll_interval=poll_interval, patience=STARTUP_PATIENCE)
     try:
         typer.echo(f"Projections following {settings.database_url}; stop with Ctrl-C", err=True)
         stopping.wait()

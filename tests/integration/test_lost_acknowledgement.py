@@ -52,7 +52,7 @@ def first_insert_fails(ledger: Ledger, before_failing: Callable[[Sequence[Stored
             raise OperationalError("server closed the connection unexpectedly")
         return REAL_INSERT(self, stored_events, **kwargs)
 
-    recorder._insert_once = insert_once  # type: ignore[method-assign,assignment]
+    recorder._insert_once = insert_once
     return attempts
 
 
