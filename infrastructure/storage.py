@@ -41,20 +41,21 @@ class UnsupportedDatabaseURL(ValueError):
     """LEDGER_DATABASE_URL names a database the ledger cannot use."""
 
 
-def library_env(database_url: str, *, pool_size: int = 2, pool_max_overflow: int = 8) -> dict[str, str]:
+def library_env(
+    database_url: str, *, pool_size: int | None = None, pool_max_overflow: int | None = None
+) -> dict[str, str]:
     """The `eventsourcing` settings for a `sqlite:///...` or `postgresql://...` URL.
 
     On PostgreSQL the connection pool keeps `pool_size` connections and opens up
-    to `pool_max_overflow` more under load (see SCALING.md for the budget).
+    to `pool_max_overflow` more under load (the library's own sizes where not given;
+    `Settings` gives the ledger's, and SCALING.md the budget).
     """
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
         return _sqlite_env(database_url)
     if parts.scheme in ("postgresql", "postgres"):
-        return _postgres_env(database_url) | {
-            "POSTGRES_POOL_SIZE": str(pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(pool_max_overflow),
-        }
+        sizes = {"POSTGRES_POOL_SIZE": pool_size, "POSTGRES_MAX_OVERFLOW": pool_max_overflow}
+        return _postgres_env(database_url) | {name: str(size) for name, size in sizes.items() if size is not None}
     msg = (
         f"Unsupported LEDGER_DATABASE_URL {database_url!r}: use sqlite:///path/to/ledger.sqlite3 "
         "or postgresql://user:password@host:port/dbname"

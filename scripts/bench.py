@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -32,7 +33,7 @@ from domain.application import Ledger
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
-from infrastructure.storage import library_env
+from infrastructure.storage import AppendOnlyPostgresRecorder, library_env
 from scripts.seed import SeedPlan, seed_ledger
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -335,6 +336,65 @@ def bench_api(*, postgres: bool, quick: bool, workers: int = 1) -> list[Result]:
             )
         )
     return results
+
+
+def bench_lock_hold(*, count: int) -> Result:
+    """On PostgreSQL: how long the insert transaction, which holds the events table's lock from LOCK TABLE to
+    COMMIT, takes for a one-event command, against the whole command. One primary commits at most
+    1 / (that time) commands per second, however many workers write (SCALING.md)."""
+    holds: list[float] = []
+    wholes: list[float] = []
+    with fresh_store(postgres=True) as settings:
+        ledger = build_ledger(settings)
+        try:
+            recorder = ledger.recorder
+            assert isinstance(recorder, AppendOnlyPostgresRecorder)
+            insert_once = AppendOnlyPostgresRecorder._insert_once
+
+            def timed_insert(self: AppendOnlyPostgresRecorder, stored: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return insert_once(self, stored, **kwargs)
+                finally:
+                    holds.append(time.perf_counter() - started)
+
+            recorder._insert_once = timed_insert
+            manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
+            relationship = ledger.open_relationship(
+                BENCH_AUDIT,
+                client_name="client",
+                client_kind="corporate",
+                industry="technology",
+                tier="standard",
+                account_manager_id=manager,
+            ).id
+            holds.clear()
+            for _ in range(count):
+                wholes.append(timed(functools.partial(_ledger_commands, ledger, [relationship], 1)))
+        finally:
+            ledger.close()
+    hold, whole = statistics.median(holds), statistics.median(wholes)
+    return Result(
+        scenario="lock hold",
+        store="postgres",
+        ratio=round(hold / whole, 2),
+        target="report: the share of a command spent holding the table lock; 1 / hold is one primary's ceiling",
+        met=None,
+        figures={
+            "hold_median_ms": round(hold * 1000, 2),
+            "hold_p90_ms": round(statistics.quantiles(holds, n=10)[-1] * 1000, 2),
+            "command_median_ms": round(whole * 1000, 2),
+            "ceiling_commands_per_s": round(1 / hold),
+        },
+    )
+
+
+def run_scaling() -> list[Result]:
+    """SCALING.md's figures, on PostgreSQL: the lock's hold time, then the API with 1, 2 and 4 workers."""
+    return [
+        bench_lock_hold(count=500),
+        *(result for workers in (1, 2, 4) for result in bench_api(postgres=True, quick=False, workers=workers)),
+    ]
 
 
 def run(*, quick: bool, postgres: bool, events: int | None, rounds: int | None) -> list[Result]:

@@ -85,6 +85,7 @@ def rebuild(
 
 @app.command()
 def bench(
+    *,
     quick: Annotated[bool, typer.Option("--quick", help="A one-minute smoke run (small data, one round).")] = False,
     postgres: Annotated[
         bool, typer.Option("--postgres", help="On PostgreSQL (127.0.0.1:5432/test) instead of SQLite.")
@@ -92,11 +93,15 @@ def bench(
     events: Annotated[int | None, typer.Option(min=100, help="Events to seed for each scenario.")] = None,
     rounds: Annotated[int | None, typer.Option(min=1, help="Rounds per scenario; the median is reported.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here.")] = None,
+    scaling: Annotated[
+        bool,
+        typer.Option("--scaling", help="SCALING.md's figures instead: the table lock, then 1, 2 and 4 API workers."),
+    ] = False,
 ) -> None:
-    """Measures each speed target against its baseline in the same run (see BENCHMARKS.md)."""
-    from scripts.bench import run, table, write_json
+    """Measures each speed target against its baseline in the same run (see BENCHMARKS.md and SCALING.md)."""
+    from scripts.bench import run, run_scaling, table, write_json
 
-    results = run(quick=quick, postgres=postgres, events=events, rounds=rounds)
+    results = run_scaling() if scaling else run(quick=quick, postgres=postgres, events=events, rounds=rounds)
     typer.echo(table(results))
     if json_path is not None:
         write_json(results, json_path)
@@ -130,9 +135,12 @@ def serve(
     settings = Settings.from_env()
     system = build_system(settings, run_projections=projections and workers == 1)
     if demo:
+        from infrastructure.verification import load_signing_key
         from scripts.demo import demo_tokens, ensure_demo
 
         seeded = ensure_demo(system.ledger, progress=True)
+        if seeded:  # sealed at once, so the audit page shows a seal from the first look
+            system.integrity.seal(load_signing_key(settings.signing_key_path))
         typer.echo(f"Demo ledger at {settings.database_url} ({'seeded' if seeded else 'already had history'}).")
         typer.echo(f"Dashboard at http://{host}:{port}/ (sign in there with one of the tokens below).")
         typer.echo(f"API at http://{host}:{port}/v1 (docs at http://{host}:{port}/docs). Tokens, one per role:")

@@ -157,6 +157,9 @@ def test_the_audit_page_shows_the_events_checked_and_exports(page: Page, demo: D
     expect(page.locator("#events-checked")).to_have_text(f"{verification['events_checked']:,}")
     expect(page.locator("#verification")).to_have_attribute("data-ok", str(verification["ok"]).lower())
     expect(page.locator("#first-bad-position")).to_have_text("none")
+    seal = verification["last_seal"]
+    assert seal is not None, "ledger serve --demo seals the history it seeds"
+    expect(page.locator("#last-seal")).to_contain_text(f"position {seal['position']:,}")
     with page.expect_download() as download:
         page.click("#export-csv")
     path = download.value.path()
