@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
 from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, problem_body
-from infrastructure.idempotency import StoredResponse, request_hash
+from infrastructure.idempotency import Claim, StoredResponse, claimed_key, request_hash
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +195,21 @@ class IdempotencyKeys:
         if reservation.replay is not None:
             await _send_stored(send, reservation.replay)
             return
+        if reservation.stored_at is not None:
+            await _send_problem(
+                send,
+                "already_stored",
+                f"The first request with this Idempotency-Key was stored (up to position {reservation.stored_at}), "
+                "but its answer was lost; nothing was stored again. Read the resource to see the result.",
+                position=reservation.stored_at,
+            )
+            return
         captured = _Capture(send)
+        claim = claimed_key.set(Claim(principal.id, key))
         try:
             await self.app(scope, replay_receive, captured.send)
         finally:
+            claimed_key.reset(claim)
             response = captured.response()
             try:
                 if response is not None and response.status < 500:

@@ -1,8 +1,16 @@
-"""Idempotency keys: the first response to a POST, stored durably and replayed for the same key and body."""
+"""Idempotency keys: the first response to a POST or PUT, stored durably and replayed for the same key and body.
+
+A key is also marked in the very transaction that stores its command's events
+(`claimed_key`, read by the recorders). So a retry can tell that the first
+request was stored even when its answer never came back: the worker died after
+the COMMIT, or the database went away at the COMMIT. The command is then not
+run a second time.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,11 +30,27 @@ KEYS = Table(
         ("headers", "text"),
         ("body", "text"),
         ("created_at", "text"),
+        ("stored_position", "int"),
     ),
     key=("principal_id", "idempotency_key"),
 )
+MARK_STORED = "UPDATE {table} SET stored_position = {mark} WHERE principal_id = {mark} AND idempotency_key = {mark}"
+"""What a recorder runs, in the transaction that stores the events, for the key of the request being served."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The Idempotency-Key a request holds while its command runs."""
+
+    principal_id: str
+    key: str
+
+
+claimed_key: ContextVar[Claim | None] = ContextVar("claimed_key", default=None)
+"""Set by the API around a request with an Idempotency-Key; the recorders mark it when they store events."""
 ABANDONED_AFTER = timedelta(minutes=2)
-"""A reservation with no response after this long belongs to a request that died; its key may be used again."""
+"""A reservation with no response after this long belongs to a request that died. Having no stored events (they
+would have marked it), it stored nothing, and its key may be used again."""
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -47,6 +71,8 @@ class Reservation:
     replay: StoredResponse | None = None
     mismatch: bool = False
     in_progress: bool = False
+    stored_at: int | None = None
+    """The first request's events are stored (up to this position), but its answer was lost."""
 
 
 class IdempotencyStore:
@@ -57,22 +83,25 @@ class IdempotencyStore:
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             view.create_view_table(cursor, KEYS)
+            view.add_missing_columns(cursor, KEYS)
 
     def reserve(self, principal_id: str, key: str, fingerprint: str) -> Reservation:
         """Claims the key for this request, or says why it cannot: replay, mismatch, or in progress."""
         now = datetime.now(UTC)
         with self.view.transaction() as cursor:
             row = cursor.execute(
-                "SELECT request_hash, status, headers, body, created_at FROM api_idempotency "
+                "SELECT request_hash, status, headers, body, created_at, stored_position FROM api_idempotency "
                 "WHERE principal_id = ? AND idempotency_key = ?",
                 (principal_id, key),
             ).fetchone()
             if row is not None:
-                stored_hash, status, headers, body, created_at = row
+                stored_hash, status, headers, body, created_at, stored_position = row
                 if stored_hash != fingerprint:
                     return Reservation(mismatch=True)
                 if status is not None:
                     return Reservation(replay=StoredResponse(status, orjson.loads(headers), body.encode()))
+                if stored_position is not None:
+                    return Reservation(stored_at=int(stored_position))
                 if now - datetime.fromisoformat(created_at) < ABANDONED_AFTER:
                     return Reservation(in_progress=True)
                 cursor.execute(
@@ -80,7 +109,7 @@ class IdempotencyStore:
                 )
             cursor.execute(
                 "INSERT INTO api_idempotency (principal_id, idempotency_key, request_hash, status, headers, body, "
-                "created_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?)",
+                "created_at, stored_position) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL)",
                 (principal_id, key, fingerprint, now.isoformat()),
             )
         return Reservation()
@@ -98,9 +127,11 @@ class IdempotencyStore:
 
     @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)
     def release(self, principal_id: str, key: str) -> None:
-        """Forgets a reservation whose request failed without an answer worth replaying (the store was away)."""
+        """Forgets a reservation whose request failed without an answer worth replaying (the store was away),
+        unless its events were stored after all: then a retry must hear so, not run the command again."""
         with self.view.transaction() as cursor:
             cursor.execute(
-                "DELETE FROM api_idempotency WHERE principal_id = ? AND idempotency_key = ? AND status IS NULL",
+                "DELETE FROM api_idempotency WHERE principal_id = ? AND idempotency_key = ? AND status IS NULL "
+                "AND stored_position IS NULL",
                 (principal_id, key),
             )

@@ -31,6 +31,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic, retry
 from psycopg.sql import SQL, Identifier
 
+from infrastructure.idempotency import KEYS, MARK_STORED, claimed_key
 from infrastructure.integrity import chained_rows
 from projections.store import schema_lock
 
@@ -161,6 +162,9 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
             fetch_last_hash,
         )
         c.executemany(f"INSERT INTO {self.hashes_table} VALUES (?, ?, ?, ?)", rows)  # noqa: S608
+        claim = claimed_key.get()
+        if claim is not None:  # the request's Idempotency-Key, marked stored in the same transaction
+            c.execute(MARK_STORED.format(table=KEYS.name, mark="?"), (max(positions), claim.principal_id, claim.key))
         return positions
 
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
@@ -248,6 +252,9 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
         self._select_at = SQL(
             "SELECT * FROM {schema}.{table} WHERE notification_id = ANY(%s) ORDER BY notification_id"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+        self._mark_stored = SQL(MARK_STORED.format(table="{schema}.{table}", mark="%s")).format(
+            schema=schema, table=Identifier(KEYS.name)
+        )
         self._select_stored = SQL(
             "SELECT notification_id, topic, state FROM {schema}.{table} "
             "WHERE originator_id = %s AND originator_version = %s"
@@ -319,6 +326,9 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
             fetch_last_hash,
         )
         curs.executemany(self._insert_hashes, rows)
+        claim = claimed_key.get()
+        if claim is not None:  # the request's Idempotency-Key, marked stored in the same transaction
+            curs.execute(self._mark_stored, (max(positions), claim.principal_id, claim.key))
         return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)

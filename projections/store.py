@@ -130,6 +130,10 @@ class ViewStore(TrackingRecorder, ABC):
     def table_exists(self, cursor: Cursor, physical_name: str) -> bool: ...
 
     @abstractmethod
+    def column_names(self, cursor: Cursor, physical_name: str) -> set[str]:
+        """The columns a table has now (for adding those a newer version of the ledger declares)."""
+
+    @abstractmethod
     def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
         """Drops a table's secondary indexes (its primary key stays)."""
 
@@ -144,6 +148,13 @@ class ViewStore(TrackingRecorder, ABC):
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {physical} ({columns}, PRIMARY KEY ({', '.join(table.key)}))")
         if with_indexes:
             self.create_indexes(cursor, table)
+
+    def add_missing_columns(self, cursor: Cursor, table: Table) -> None:
+        """Adds the columns a table declares but a database made by an earlier version lacks (empty in old rows)."""
+        present = self.column_names(cursor, table.name)
+        for name, kind in table.columns:
+            if name not in present:
+                cursor.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {self.column_types[kind]}")
 
     def create_indexes(self, cursor: Cursor, table: Table) -> None:
         for columns in table.indexes:
@@ -266,6 +277,9 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
         row = cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (physical_name,))
         return row.fetchone() is not None
 
+    def column_names(self, cursor: Cursor, physical_name: str) -> set[str]:
+        return {str(row[1]) for row in cursor.execute(f"PRAGMA table_info({physical_name})").fetchall()}
+
     def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
         rows = cursor.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
@@ -380,6 +394,13 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             (self.datastore.schema, physical_name),
         )
         return row.fetchone() is not None
+
+    def column_names(self, cursor: Cursor, physical_name: str) -> set[str]:
+        rows = cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            (self.datastore.schema, physical_name),
+        ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def drop_indexes(self, cursor: Cursor, physical_name: str) -> None:
         rows = cursor.execute(

@@ -13,12 +13,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from domain.values import Role
 from infrastructure.bootstrap import System, build_system
 from infrastructure.settings import Settings
+from infrastructure.storage import AppendOnlyPostgresRecorder
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 from tests.e2e.conftest import (
     PROBLEM_JSON,
@@ -294,6 +296,80 @@ def test_idempotency_keys_belong_to_one_principal(client: TestClient, tokens: To
 
     assert (by_manager.status_code, by_admin.status_code) == (201, 201)
     assert by_manager.json()["id"] != by_admin.json()["id"]
+
+
+def test_a_put_sent_again_with_its_idempotency_key_replays_rather_than_being_refused_as_no_change(
+    client: TestClient, desk: Desk, system: System
+) -> None:
+    path = f"/v1/relationships/{desk.relationship_id}/tier"
+    headers = {**desk.manager, "Idempotency-Key": f"tier-{uuid.uuid4().hex}"}
+
+    first = client.put(path, json={"tier": "key"}, headers=headers)
+    after_first = head_position(system)
+    again = client.put(path, json={"tier": "key"}, headers=headers)
+    without_key = client.put(path, json={"tier": "key"}, headers=desk.manager)
+
+    assert (first.status_code, again.status_code, again.json()) == (200, 200, first.json())
+    assert_problem(without_key, 409, "rule_violation")
+    assert head_position(system) == after_first
+
+
+def test_a_retry_whose_first_request_was_stored_but_never_answered_hears_already_stored(
+    client: TestClient, desk: Desk, system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker dies after the COMMIT and before it records the answer: modelled by never recording it.
+    monkeypatch.setattr(system.idempotency, "complete", lambda *_: None)
+    path = f"/v1/relationships/{desk.relationship_id}/contacts"
+    headers = {**desk.manager, "Idempotency-Key": f"contact-{uuid.uuid4().hex}"}
+
+    first = client.post(path, json=contact_body("The call whose answer was lost"), headers=headers)
+    retry = client.post(path, json=contact_body("The call whose answer was lost"), headers=headers)
+
+    assert first.status_code == 201
+    problem = assert_problem(retry, 409, "already_stored")
+    assert problem["position"] == first.json()["position"]
+    contacts = [e for e in events_of(client, desk.manager, desk.relationship_id) if e["type"] == "ContactLogged"]
+    assert [c["position"] for c in contacts] == [first.json()["position"]], "stored once, not run again"
+
+
+@pytest.mark.postgres
+def test_a_503_after_the_commit_landed_is_not_a_licence_to_store_it_again(postgres_url: str) -> None:
+    """The database goes away at the COMMIT and stays away: the answer is 503, yet the events are stored.
+
+    A retry with the same key must hear that, not run the command a second time.
+    """
+    system = build_system(Settings(database_url=postgres_url), run_projections=False)
+    try:
+        recorder = system.ledger.recorder
+        assert isinstance(recorder, AppendOnlyPostgresRecorder)
+        real_insert = AppendOnlyPostgresRecorder._insert_once
+        stored: list[Any] = []
+
+        def commit_then_lose_the_server(self: AppendOnlyPostgresRecorder, events: Any, **kwargs: Any) -> Any:
+            if not stored:
+                stored.append(real_insert(self, events, **kwargs))
+            raise OperationalError("server closed the connection unexpectedly")
+
+        headers = bearer(system.tokens.issue(role=Role.MANAGER, name="retrying-client").token)
+        with TestClient(create_app(system)) as client:
+            manager_id = register_manager(client, headers)
+            relationship_id = open_relationship(client, headers, manager_id)["id"]
+            path = f"/v1/relationships/{relationship_id}/contacts"
+            keyed = {**headers, "Idempotency-Key": f"contact-{uuid.uuid4().hex}"}
+
+            recorder.insert_attempts = 2
+            recorder._insert_once = commit_then_lose_the_server
+            during = client.post(path, json=contact_body("Stored, then the server went away"), headers=keyed)
+            del recorder._insert_once, recorder.insert_attempts
+            after = client.post(path, json=contact_body("Stored, then the server went away"), headers=keyed)
+            contacts = [e for e in events_of(client, headers, relationship_id) if e["type"] == "ContactLogged"]
+
+        assert_problem(during, 503, "unavailable")
+        assert stored, "the first attempt's COMMIT landed"
+        assert assert_problem(after, 409, "already_stored")["position"] == stored[0][-1]
+        assert [c["position"] for c in contacts] == [stored[0][-1]], "stored once, not run again"
+    finally:
+        system.close()
 
 
 # -- projections: min_position and X-Projection-Position ---------------------------------

@@ -4,7 +4,8 @@ Each write has its own correlation id and Idempotency-Key, both kept when the
 client tries it again after a 503 or a broken connection, as a careful
 front-end would. Its outcome is then one of:
 
-- `acknowledged`: a 2xx; its events must be in the log exactly once;
+- `acknowledged`: a 2xx, or 409 `already_stored` (an earlier attempt was stored
+  but its answer lost); its events must be in the log exactly once;
 - `refused`: a definite no (a domain rule, a lost race); nothing may be stored;
 - `unacknowledged`: no answer was ever definite; its events are in the log
   entirely or not at all, never in part and never twice.
@@ -100,6 +101,19 @@ class Journal:
         with self.progress:
             if not self.progress.wait_for(condition, timeout):
                 raise AssertionError(f"Gave up after {timeout} s waiting for {what}")
+
+    def summary(self) -> dict[str, int]:
+        """How the writes ended, how many reads were answered, and how many faults clients met (for the log)."""
+        outcomes = Counter(write.outcome for write in self.writes)
+        already = sum(1 for write in self.writes if write.body and write.body.get("code") == "already_stored")
+        retried = sum(1 for write in self.writes if len(write.answers) > 1)
+        return {
+            **outcomes,
+            "already_stored": already,
+            "writes_retried": retried,
+            "reads": sum(self.reads.values()),
+            "faults_seen": len(self.faults_seen),
+        }
 
     def acknowledged_version(self, relationship_id: str, version: int) -> None:
         with self.lock:
@@ -201,6 +215,10 @@ class Client:
                 if response.is_success:
                     write.outcome, write.status, write.body = ACKNOWLEDGED, response.status_code, response.json()
                     self.journal.acknowledged_version(relationship_id, int(response.json()["version"]))
+                    self.journal.success(sent_at)
+                    return
+                if code == "already_stored":  # an earlier attempt was stored; its answer was lost
+                    write.outcome, write.status, write.body = ACKNOWLEDGED, response.status_code, response.json()
                     self.journal.success(sent_at)
                     return
                 if code in REFUSALS:

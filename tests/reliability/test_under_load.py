@@ -101,6 +101,7 @@ def join(threads: list[threading.Thread]) -> None:
 
 def assert_nothing_lost(cluster: Cluster, journal: Journal) -> None:
     """Stops the cluster, then checks the log, the views, the gift limit and the seals from the store itself."""
+    print(f"load: {journal.summary()}")  # shown with -s: how the writes ended and what the clients met
     assert not journal.unexpected, journal.unexpected[:10]
     # The API stops first (finishing what it was doing); the projection processes then reach the head on their own.
     assert cluster.stop_api() == {"api": 0}, "the API stopped cleanly"
