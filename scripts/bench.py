@@ -160,6 +160,22 @@ def _bare_commands(app: _Bare, ids: list[UUID], count: int) -> None:
         app.save(relationship)
 
 
+def _open_book(ledger: Ledger, *, clients: int, tier: str = "standard") -> list[UUID]:
+    """The scenarios' starting point: one account manager with `clients` open relationships."""
+    manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
+    return [
+        ledger.open_relationship(
+            BENCH_AUDIT,
+            client_name=f"client {n}",
+            client_kind="corporate",
+            industry="technology",
+            tier=tier,
+            account_manager_id=manager,
+        ).id
+        for n in range(clients)
+    ]
+
+
 def _ledger_commands(ledger: Ledger, ids: list[UUID], count: int) -> None:
     for n in range(count):
         ledger.log_contact(
@@ -184,18 +200,7 @@ def bench_commands(*, count: int, rounds: int, postgres: bool) -> Result:
             bare.close()
         with fresh_store(postgres) as settings:
             ledger = build_ledger(settings)
-            manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
-            ids = [
-                ledger.open_relationship(
-                    BENCH_AUDIT,
-                    client_name=f"client {n}",
-                    client_kind="corporate",
-                    industry="technology",
-                    tier="standard",
-                    account_manager_id=manager,
-                ).id
-                for n in range(20)
-            ]
+            ids = _open_book(ledger, clients=20)
             ours_times.append(timed(functools.partial(_ledger_commands, ledger, ids, count)))
             ledger.close()
     bare_rate, ours_rate = count / statistics.median(bare_times), count / statistics.median(ours_times)
@@ -219,15 +224,7 @@ def bench_time_travel(*, events: int, samples: int, postgres: bool) -> Result:
     audit = BENCH_AUDIT
     with fresh_store(postgres) as settings:
         ledger = build_ledger(settings)
-        manager = ledger.register_account_manager(audit, name="Bench", email="bench@example.com").id
-        relationship = ledger.open_relationship(
-            audit,
-            client_name="Long-standing client",
-            client_kind="corporate",
-            industry="technology",
-            tier="key",
-            account_manager_id=manager,
-        ).id
+        [relationship] = _open_book(ledger, clients=1, tier="key")
         middle = None
         for n in range(events - 1):
             ledger.log_contact(audit, relationship, occurred_at=datetime.now(UTC), channel="call", summary=f"Call {n}")
@@ -359,15 +356,7 @@ def bench_lock_hold(*, count: int) -> Result:
                     holds.append(time.perf_counter() - started)
 
             recorder._insert_once = timed_insert
-            manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
-            relationship = ledger.open_relationship(
-                BENCH_AUDIT,
-                client_name="client",
-                client_kind="corporate",
-                industry="technology",
-                tier="standard",
-                account_manager_id=manager,
-            ).id
+            [relationship] = _open_book(ledger, clients=1)
             holds.clear()
             for _ in range(count):
                 wholes.append(timed(functools.partial(_ledger_commands, ledger, [relationship], 1)))
