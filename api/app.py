@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import dashboard, problems
+from api import dashboard, openapi, problems
 from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
 from api.middleware import AccessLogging, Authentication, CorrelationId, IdempotencyKeys, RequestMetrics
@@ -64,6 +64,7 @@ def create_app(
         app.include_router(router, prefix="/v1")
     app.include_router(operations.router)
     dashboard.install(app)  # `/` and `/dashboard/`: not in the schema, no token needed to load the page
+    openapi.install(app)
     # Outermost last: the correlation id wraps everything, metrics see every answer.
     app.add_middleware(IdempotencyKeys)
     app.add_middleware(AccessLogging)

@@ -79,6 +79,9 @@ class ProblemPublic(BaseModel):
     counted_this_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     headroom: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     limit_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
+    position: int | None = Field(
+        default=None, description="With `already_stored`: the position the first request's events were stored up to."
+    )
 
 
 class Problem(Exception):

@@ -631,12 +631,15 @@ def test_every_route_documents_its_problem_responses_as_problem_json(openapi: Js
     expected = {401, 503} | ({422} if takes_input else set()) | ({404} if names_an_aggregate else set())
     expected |= {403} if is_write else set()
     assert expected <= statuses
+    expected |= {409} if is_write else set()
+    assert expected <= statuses
     for status in statuses:
         content = responses[str(status)]["content"]
-        assert PROBLEM_JSON in content, status
-        schemas = [media.get("schema") for media in content.values()]
-        assert {"$ref": "#/components/schemas/ProblemPublic"} in schemas, status
+        assert content == {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}, status
         assert responses[str(status)]["description"].startswith("`"), status
+    if is_write:
+        assert "`already_stored`" in responses["409"]["description"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
 
 
 # -- the store goes away ----------------------------------------------------------------------
