@@ -10,6 +10,8 @@ run a second time.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ KEYS = Table(
         ("body", "text"),
         ("created_at", "text"),
         ("stored_position", "int"),
+        ("owner", "text"),
     ),
     key=("principal_id", "idempotency_key"),
 )
@@ -50,7 +53,27 @@ claimed_key: ContextVar[Claim | None] = ContextVar("claimed_key", default=None)
 """Set by the API around a request with an Idempotency-Key; the recorders mark it when they store events."""
 ABANDONED_AFTER = timedelta(minutes=2)
 """A reservation with no response after this long belongs to a request that died. Having no stored events (they
-would have marked it), it stored nothing, and its key may be used again."""
+would have marked it), it stored nothing, and its key may be used again. One whose process (on this host) is
+known to be dead is abandoned at once."""
+
+
+def this_process() -> str:
+    """Who holds a reservation: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def has_died(owner: str | None) -> bool:
+    """Whether a reservation's process is known to be gone: only a process on this host can be looked up."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -90,27 +113,27 @@ class IdempotencyStore:
         now = datetime.now(UTC)
         with self.view.transaction() as cursor:
             row = cursor.execute(
-                "SELECT request_hash, status, headers, body, created_at, stored_position FROM api_idempotency "
+                "SELECT request_hash, status, headers, body, created_at, stored_position, owner FROM api_idempotency "
                 "WHERE principal_id = ? AND idempotency_key = ?",
                 (principal_id, key),
             ).fetchone()
             if row is not None:
-                stored_hash, status, headers, body, created_at, stored_position = row
+                stored_hash, status, headers, body, created_at, stored_position, owner = row
                 if stored_hash != fingerprint:
                     return Reservation(mismatch=True)
                 if status is not None:
                     return Reservation(replay=StoredResponse(status, orjson.loads(headers), body.encode()))
                 if stored_position is not None:
                     return Reservation(stored_at=int(stored_position))
-                if now - datetime.fromisoformat(created_at) < ABANDONED_AFTER:
+                if now - datetime.fromisoformat(created_at) < ABANDONED_AFTER and not has_died(owner):
                     return Reservation(in_progress=True)
                 cursor.execute(
                     "DELETE FROM api_idempotency WHERE principal_id = ? AND idempotency_key = ?", (principal_id, key)
                 )
             cursor.execute(
                 "INSERT INTO api_idempotency (principal_id, idempotency_key, request_hash, status, headers, body, "
-                "created_at, stored_position) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL)",
-                (principal_id, key, fingerprint, now.isoformat()),
+                "created_at, stored_position, owner) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?)",
+                (principal_id, key, fingerprint, now.isoformat(), this_process()),
             )
         return Reservation()
 

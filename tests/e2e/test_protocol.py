@@ -6,11 +6,15 @@ Also the operations routes (health, metrics, OpenAPI, docs) and what the API ans
 from __future__ import annotations
 
 import base64
+import os
 import re
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
@@ -19,6 +23,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.values import Role
 from infrastructure.bootstrap import System, build_system
+from infrastructure.idempotency import Reservation, request_hash
 from infrastructure.settings import Settings
 from infrastructure.storage import AppendOnlyPostgresRecorder
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
@@ -330,6 +335,40 @@ def test_a_retry_whose_first_request_was_stored_but_never_answered_hears_already
     assert problem["position"] == first.json()["position"]
     contacts = [e for e in events_of(client, desk.manager, desk.relationship_id) if e["type"] == "ContactLogged"]
     assert [c["position"] for c in contacts] == [first.json()["position"]], "stored once, not run again"
+
+
+def hold_key_as(system: System, principal_id: str, key: str, path: str, body: bytes, owner: str) -> None:
+    """Leaves a reservation of `key` for this exact request, as if `owner` had taken it and not finished."""
+    assert system.idempotency.reserve(principal_id, key, request_hash("POST", path, body)) == Reservation()
+    with system.idempotency.view.transaction() as cursor:
+        cursor.execute(
+            "UPDATE api_idempotency SET owner = ? WHERE principal_id = ? AND idempotency_key = ?",
+            (owner, principal_id, key),
+        )
+
+
+def test_a_key_whose_process_died_before_storing_anything_is_free_at_once_and_a_living_ones_is_not(
+    client: TestClient, desk: Desk, tokens: Tokens, system: System
+) -> None:
+    path = f"/v1/relationships/{desk.relationship_id}/contacts"
+    body = orjson.dumps(contact_body("Sent again after the worker died"))
+    headers = {**desk.manager, "Content-Type": "application/json"}
+    gone = subprocess.Popen(["true"])  # a process of this host that has exited: its pid names nobody now
+    gone.wait()
+    host = socket.gethostname()
+    hold_key_as(system, tokens.actor_id(desk.manager), "died", path, body, owner=f"{host}:{gone.pid}")
+    hold_key_as(system, tokens.actor_id(desk.manager), "alive", path, body, owner=f"{host}:{os.getppid()}")
+    hold_key_as(system, tokens.actor_id(desk.manager), "elsewhere", path, body, owner="another-host:1")
+
+    after_death = client.post(path, content=body, headers={**headers, "Idempotency-Key": "died"})
+    while_alive = client.post(path, content=body, headers={**headers, "Idempotency-Key": "alive"})
+    elsewhere = client.post(path, content=body, headers={**headers, "Idempotency-Key": "elsewhere"})
+
+    assert after_death.status_code == 201, after_death.text
+    assert_problem(while_alive, 409, "idempotency_in_progress")
+    assert_problem(elsewhere, 409, "idempotency_in_progress")
+    contacts = [e for e in events_of(client, desk.manager, desk.relationship_id) if e["type"] == "ContactLogged"]
+    assert [c["position"] for c in contacts] == [after_death.json()["position"]]
 
 
 @pytest.mark.postgres
