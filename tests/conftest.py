@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger
 from infrastructure.settings import Settings
 
+LEDGER = Path(sys.executable).with_name("ledger")
+"""The `ledger` command of the environment running the tests."""
 POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -24,6 +24,24 @@ T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"
 
+AUDIT_FIELDS = {
+    "position",
+    "version",
+    "type",
+    "recorded_at",
+    "occurred_at",
+    "actor_id",
+    "actor_role",
+    "correlation_id",
+    "data",
+    "aggregate_type",
+    "aggregate_id",
+    "hash",
+}
+"""The fields of an event in the audit feed (API.md: `/audit/events`)."""
+EXPORT_FIELDS = AUDIT_FIELDS | {"topic", "stored_state"}
+"""An export line adds the stored form."""
+
 
 # -- the system under test -----------------------------------------------------
 

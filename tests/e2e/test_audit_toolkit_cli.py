@@ -10,7 +10,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import uuid
 from contextlib import closing
 from datetime import UTC, datetime
@@ -27,11 +26,9 @@ from domain.values import Role
 from infrastructure import access_log
 from infrastructure.bootstrap import System
 from infrastructure.integrity import seal_message
+from tests.conftest import LEDGER
 from tests.e2e.conftest import Desk, Headers, Json, Tokens, assert_problem, contact_body, head_position
 from tests.integration.tamper_support import intruder, one_byte_changed
-
-LEDGER = Path(sys.executable).with_name("ledger")
-
 
 # -- the command line ----------------------------------------------------------------------
 

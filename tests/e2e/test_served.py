@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import LEDGER
 from tests.e2e.conftest import Json, assert_problem, bearer, contact_body, relationship_body
 
-LEDGER = Path(sys.executable).with_name("ledger")
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
 

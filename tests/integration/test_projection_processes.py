@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,6 +18,7 @@ from domain.application import Ledger
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
 from projections.runner import Projections
+from tests.conftest import LEDGER
 from tests.integration.projection_support import (
     TRACKING_NAMES,
     LedgerDriver,
@@ -34,7 +34,6 @@ from tests.integration.projection_support import (
 
 pytestmark = pytest.mark.postgres
 
-LEDGER = str(Path(sys.executable).with_name("ledger"))
 WRITERS = 4
 COMMANDS_EACH = 48
 READY = "Projections following"

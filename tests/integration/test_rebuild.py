@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ from infrastructure.settings import Settings
 from projections.runner import Projections
 from projections.store import NEXT
 from scripts.seed import SeedPlan, seed_ledger
+from tests.conftest import LEDGER
 from tests.integration.projection_support import (
     TRACKING_NAMES,
     VIEW_TABLES,
@@ -27,7 +27,6 @@ from tests.integration.projection_support import (
     wait_until,
 )
 
-LEDGER = str(Path(sys.executable).with_name("ledger"))
 PLAN = SeedPlan(managers=12, relationships=200, events=20_000, random_seed=2026, until=date(2026, 6, 30))
 SMALL_PLAN = SeedPlan(managers=3, relationships=15, events=1_000, random_seed=9, until=date(2026, 6, 30))
 REPORT = re.compile(r"at position (\d+); ([\d,]+) events in")

@@ -10,7 +10,6 @@ import os
 import random
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -32,26 +31,9 @@ from infrastructure.settings import Settings
 from projections.replay import ReplayTargetExists, replay
 from projections.runner import PROJECTIONS, Projections
 from scripts.seed import SeedPlan, seed_ledger
-from tests.conftest import audit_as
+from tests.conftest import LEDGER, audit_as
+from tests.e2e.conftest import EXPORT_FIELDS
 from tests.integration.projection_support import VIEW_TABLES, Dump, LedgerDriver, dump_views
-
-LEDGER = Path(sys.executable).with_name("ledger")
-AUDIT_FIELDS = {
-    "position",
-    "version",
-    "type",
-    "recorded_at",
-    "occurred_at",
-    "actor_id",
-    "actor_role",
-    "correlation_id",
-    "data",
-    "aggregate_type",
-    "aggregate_id",
-    "hash",
-}
-EXPORT_FIELDS = AUDIT_FIELDS | {"topic", "stored_state"}
-
 
 # -- replay --------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
-from tests.e2e.test_served import LEDGER, add_token, free_port, ledger_env
+from tests.conftest import IN_CI, LEDGER, POSTGRES_ADMIN_URL
+from tests.e2e.test_served import add_token, free_port, ledger_env
 
 STARTUP_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0

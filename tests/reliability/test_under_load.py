@@ -23,7 +23,7 @@ from domain.gift_recipient import GiftRecipient
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
 from projections.runner import Projections
-from tests.e2e.test_served import LEDGER
+from tests.conftest import LEDGER
 from tests.integration.projection_support import dump_views, head, stored_positions, tracking_positions, wait_until
 from tests.reliability.checks import events_by_correlation, exactly_once_problems, gift_totals
 from tests.reliability.cluster import (
