@@ -212,17 +212,11 @@ class Client:
             else:
                 code = _problem_code(response)
                 write.answers.append(f"{response.status_code} {code or ''}".strip())
-                if response.is_success:
-                    write.outcome, write.status, write.body = ACKNOWLEDGED, response.status_code, response.json()
-                    self.journal.acknowledged_version(relationship_id, int(response.json()["version"]))
-                    self.journal.success(sent_at)
-                    return
-                if code == "already_stored":  # an earlier attempt was stored; its answer was lost
-                    write.outcome, write.status, write.body = ACKNOWLEDGED, response.status_code, response.json()
-                    self.journal.success(sent_at)
-                    return
-                if code in REFUSALS:
-                    write.outcome, write.status, write.body = REFUSED, response.status_code, response.json()
+                outcome = _definite(response, code)
+                if outcome is not None:
+                    write.outcome, write.status, write.body = outcome, response.status_code, response.json()
+                    if response.is_success:
+                        self.journal.acknowledged_version(relationship_id, int(write.body["version"]))
                     self.journal.success(sent_at)
                     return
                 if code == "idempotency_in_progress":
@@ -271,6 +265,14 @@ class Client:
     def unexpected(self, what: str) -> None:
         with self.journal.lock:
             self.journal.unexpected.append(what)
+
+
+def _definite(response: httpx.Response, code: str | None) -> str | None:
+    """ACKNOWLEDGED for a 2xx, or for `already_stored` (an earlier attempt was stored, its answer lost);
+    REFUSED for a definite no; None while the answer says nothing yet."""
+    if response.is_success or code == "already_stored":
+        return ACKNOWLEDGED
+    return REFUSED if code in REFUSALS else None
 
 
 def _problem_code(response: httpx.Response) -> str | None:
