@@ -43,6 +43,7 @@ class Verification:
     ok: bool = True
     events_checked: int = 0
     seals_checked: int = 0
+    last_seal: Seal | None = None
     first_bad_position: int | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -268,6 +269,7 @@ class Integrity:
         for position in self.orphan_hashes():
             result.fail(position, "a hash with no event: the event was deleted")
         result.seals_checked = len(seals)
+        result.last_seal = seals[-1] if seals else None
         if progress is not None:
             progress(previous_position, head)
         return result

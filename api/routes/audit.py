@@ -101,8 +101,7 @@ def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[Ac
 def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
     """Recomputes every hash chain and every seal's root and signature: `ok`, events checked, first bad position."""
     result = system.integrity.verify()
-    seals = system.integrity.seals()
-    last = seals[-1] if seals else None
+    last = result.last_seal
     return VerificationPublic(
         ok=result.ok,
         events_checked=result.events_checked,
