@@ -96,9 +96,6 @@ def _postgres_env(database_url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "10",
-        # After the server restarts the pool still holds connections to the old
-        # one: check each before use, so the first command after an outage works.
-        "POSTGRES_PRE_PING": "y",
         # Never the database-function insert path: with it, a reader following
         # the global log can miss events written concurrently.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

@@ -75,7 +75,6 @@ def test_pool_sizes_and_the_shutdown_grace_are_read_from_the_environment() -> No
 def test_the_pool_sizes_reach_the_library_settings_on_postgres() -> None:
     env = library_env("postgresql://postgres@127.0.0.1/test", pool_size=3, pool_max_overflow=5)
     assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("3", "5")
-    assert env["POSTGRES_PRE_PING"] == "y", "a restarted server's dead connections are replaced before use"
 
 
 @pytest.mark.parametrize("name", ["LEDGER_DB_POOL_SIZE", "LEDGER_SHUTDOWN_TIMEOUT"])
