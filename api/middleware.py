@@ -1,13 +1,16 @@
-"""ASGI middleware, outermost first: the correlation id in and out, request metrics, authentication,
-the access log of auditors' and compliance's reads, and Idempotency-Key replay."""
+"""ASGI middleware, outermost first: the correlation id in and out, a problem for any unexpected failure,
+request metrics, authentication, the request body's size and keys, the access log of auditors' and
+compliance's reads, and Idempotency-Key replay."""
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -15,7 +18,15 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
-from api.problems import PROBLEM_JSON, STATUS_OF_CODE, STORE_ERRORS, problem_body
+from api.problems import (
+    PROBLEM_JSON,
+    STATUS_OF_CODE,
+    STORE_ERRORS,
+    UNAVAILABLE_DETAIL,
+    internal_error_body,
+    problem_body,
+    store_unavailable,
+)
 from infrastructure.idempotency import Claim, StoredResponse, claimed_key, request_hash
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,53 @@ class CorrelationId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+_ANSWERED: Any = object()
+"""What `_from_store` returns when the store was away and the 503 has been sent."""
+
+
+async def _from_store(send: Send, read: Callable[..., Any], *args: Any) -> Any:
+    """`read(*args)` in a worker thread; if the store is away, answers 503 and returns `_ANSWERED` instead."""
+    try:
+        return await anyio.to_thread.run_sync(read, *args)
+    except STORE_ERRORS as error:
+        if not store_unavailable(error):
+            raise
+        await _send_problem(send, "unavailable", UNAVAILABLE_DETAIL)
+        return _ANSWERED
+
+
+class UnexpectedErrors:
+    """Answers any error nothing else handled with a 500 problem (inside the correlation id, so the answer carries
+    it), and logs it as an error with its stack under that id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            correlation_id = scope.get("state", {}).get("correlation_id", "")
+            log.exception(
+                "Unexpected error in %s %s (correlation id %s)", scope["method"], scope["path"], correlation_id
+            )
+            if started:  # part of the answer has gone out (a stream): the connection is closed instead
+                raise
+            body = orjson.dumps(internal_error_body(correlation_id))
+            await _send_stored(send, StoredResponse(500, {"content-type": PROBLEM_JSON}, body))
 
 
 class RequestMetrics:
@@ -122,11 +180,10 @@ class Authentication:
             )
             return
         system = scope["app"].state.system
-        try:
-            principal = await anyio.to_thread.run_sync(system.tokens.principal, match.group(1))
-        except STORE_ERRORS:
-            await _send_problem(send, "unavailable", "The store cannot be reached right now; nothing was written.")
+        found = await _from_store(send, system.tokens.principal, match.group(1))
+        if found is _ANSWERED:
             return
+        principal = found
         if principal is None:
             await _send_problem(
                 send,
@@ -137,6 +194,80 @@ class Authentication:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+MAX_BODY_BYTES = 256 * 1024
+"""The largest request body taken (256 KiB): a demo's fifty staff or a correction with long texts fit a hundred
+times over. A larger one is refused with 413 before it is parsed."""
+
+
+class RequestBodies:
+    """A request body is read whole before anything parses it: at most `MAX_BODY_BYTES` (413 beyond), and, where it
+    is JSON, with each key once per object and no `NaN` or `Infinity` (422), since a duplicated key would otherwise
+    silently keep its last value."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared[:12]) > MAX_BODY_BYTES):
+            await _too_large(send)
+            return
+        body = await _read_body_within(receive, MAX_BODY_BYTES)
+        if body is None:
+            await _too_large(send)
+            return
+        if body and "json" in (_header(scope, b"content-type") or "").lower():
+            problem = _json_problem(body)
+            if problem is not None:
+                await _send_problem(
+                    send,
+                    "validation_error",
+                    f"Invalid input: {problem}",
+                    errors=[{"field": "body", "message": problem}],
+                )
+                return
+        await self.app(scope, _replaying(body), send)
+
+
+async def _too_large(send: Send) -> None:
+    await _send_problem(send, "payload_too_large", f"A request body may be at most {MAX_BODY_BYTES} bytes.")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _json_problem(body: bytes) -> str | None:
+    """What makes a JSON body unacceptable beyond its syntax (FastAPI reports malformed JSON itself), or None."""
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _DuplicateKey as duplicate:
+        return f"the key {str(duplicate)!r} appears twice in one object"
+    except RecursionError:
+        return "nested too deeply"
+    except ValueError as error:
+        if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+            return None
+        return f"{error} is not a JSON number; send numbers as digits"
+    return None
 
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
@@ -176,10 +307,8 @@ class IdempotencyKeys:
             )
             return
         fingerprint = request_hash(scope["method"], scope["path"], body)
-        try:
-            reservation = await anyio.to_thread.run_sync(system.idempotency.reserve, principal.id, key, fingerprint)
-        except STORE_ERRORS:
-            await _send_problem(send, "unavailable", "The store cannot be reached right now; nothing was written.")
+        reservation = await _from_store(send, system.idempotency.reserve, principal.id, key, fingerprint)
+        if reservation is _ANSWERED:
             return
         if reservation.mismatch:
             await _send_problem(
@@ -210,16 +339,21 @@ class IdempotencyKeys:
             await self.app(scope, replay_receive, captured.send)
         finally:
             claimed_key.reset(claim)
-            response = captured.response()
-            try:
-                if response is not None and response.status < 500:
-                    await anyio.to_thread.run_sync(system.idempotency.complete, principal.id, key, response)
-                else:
-                    await anyio.to_thread.run_sync(system.idempotency.release, principal.id, key)
-            except STORE_ERRORS as error:  # the answer has gone out; the key waits to be abandoned
-                log.warning(
-                    "Idempotency-Key %r could not be completed (%s); it is in progress until abandoned", key, error
-                )
+            await self._finish(system, principal.id, key, captured.response())
+
+    @staticmethod
+    async def _finish(system: Any, principal_id: str, key: str, response: StoredResponse | None) -> None:
+        """Keeps the answer for replay, or frees the key after a failure so the request can be sent again."""
+        try:
+            if response is not None and response.status < 500:
+                await anyio.to_thread.run_sync(system.idempotency.complete, principal_id, key, response)
+            else:
+                await anyio.to_thread.run_sync(system.idempotency.release, principal_id, key)
+        except STORE_ERRORS as error:  # the answer has gone out; the key waits to be abandoned
+            if not store_unavailable(error):
+                log.exception("Idempotency-Key %r could not be completed; it is in progress until abandoned", key)
+                return
+            log.warning("Idempotency-Key %r could not be completed (%s); it is in progress until abandoned", key, error)
 
 
 class _Capture:
@@ -250,10 +384,20 @@ class _Capture:
 
 
 async def _read_body(receive: Receive) -> bytes:
+    return await _read_body_within(receive, None) or b""
+
+
+async def _read_body_within(receive: Receive, limit: int | None) -> bytes | None:
+    """The whole body, or None as soon as it is longer than `limit`."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -326,5 +470,7 @@ class AccessLogging:
                     correlation_id=state.get("correlation_id", ""),
                 )
             )
-        except STORE_ERRORS:  # the read was answered; its record waits for the store like everything else
+        except STORE_ERRORS as error:  # the read was answered; its record waits for the store like everything else
+            if not store_unavailable(error):
+                log.exception("The access log could not record %s %s", scope["method"], scope["path"])
             return

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
-import psycopg
-import psycopg_pool
-from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,6 +12,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, InvalidInput
+from projections.availability import STORE_ERRORS, store_unavailable
+
+__all__ = ["STORE_ERRORS", "Problem", "install", "problem_body", "problem_response", "problems", "store_unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,9 @@ STATUS_OF_CODE = {
     "idempotency_in_progress": 409,
     "already_stored": 409,
     "precondition_failed": 412,
+    "payload_too_large": 413,
     "validation_error": 422,
+    "internal_error": 500,
     "unavailable": 503,
     "projection_lagging": 503,
 }
@@ -45,20 +46,12 @@ TITLES = {
     "idempotency_in_progress": "A request with this Idempotency-Key is still running",
     "already_stored": "A request with this Idempotency-Key was stored; its answer was lost",
     "precondition_failed": "The version has moved on",
+    "payload_too_large": "The request body is too large",
     "validation_error": "Invalid input",
+    "internal_error": "The ledger failed to answer",
     "unavailable": "The store cannot be reached",
     "projection_lagging": "The views have not caught up yet",
 }
-
-STORE_ERRORS: tuple[type[Exception], ...] = (
-    PersistenceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    psycopg_pool.PoolTimeout,
-    sqlite3.OperationalError,
-    ConnectionError,
-)
-"""Failures that mean the database is away (nothing was written): answered 503 `unavailable`."""
 
 
 class FieldError(BaseModel):
@@ -160,9 +153,23 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error_class, on_store_error)
 
 
+UNAVAILABLE_DETAIL = "The store cannot be reached right now; nothing was written. Try again."
+
+
 async def on_store_error(request: Request, error: Exception) -> JSONResponse:
-    log.warning("Store unavailable during %s %s: %s", request.method, request.url.path, error)
-    return problem_response("unavailable", "The store cannot be reached right now; nothing was written. Try again.")
+    """A database error: 503 when the store is away (worth retrying), else a 500 (a bug or bad data: never retried)."""
+    if store_unavailable(error):
+        log.warning("Store unavailable during %s %s: %s", request.method, request.url.path, error)
+        return problem_response("unavailable", UNAVAILABLE_DETAIL)
+    raise error  # answered as a 500 problem, with its stack logged, by `UnexpectedErrors`
+
+
+def internal_error_body(correlation_id: str) -> dict[str, Any]:
+    """The problem of an unexpected failure: nothing about it but the id under which it was logged."""
+    return problem_body(
+        "internal_error",
+        f"The ledger failed to answer this request; it was logged under correlation id {correlation_id}.",
+    )
 
 
 def invalid(field: str, message: str) -> InvalidInput:

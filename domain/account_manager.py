@@ -6,13 +6,24 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, model_validator
 
 from domain.errors import RuleViolation
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
-from domain.values import Audit, Frozen, Money, NonNegativeMoney, Rate
+from domain.values import (
+    STORED,
+    Audit,
+    Frozen,
+    Money,
+    Name,
+    NonNegativeMoney,
+    Rate,
+    Reason,
+    Year,
+    for_new_facts,
+)
 
-Year = Annotated[int, Field(ge=1900, le=9999)]
+__all__ = ["AccountManager", "CompensationPlan", "Name", "Reason", "Year"]
 
 
 def _email(value: str) -> str:
@@ -23,9 +34,15 @@ def _email(value: str) -> str:
     return value.strip()
 
 
-Email = Annotated[str, AfterValidator(_email)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+def _printable_ascii(value: str) -> str:
+    # An address is typed and compared as it is: nothing invisible may hide in it.
+    if not (value.isascii() and value.isprintable()):
+        msg = "must be printable ASCII (an internationalised address in its punycode form)"
+        raise ValueError(msg)
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email), AfterValidator(for_new_facts(_printable_ascii))]
 
 
 class CompensationPlan(Frozen):
@@ -79,7 +96,7 @@ class CompensationPlanSet(LedgerEvent):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.plans[self.year] = CompensationPlan.model_validate(
-            self.model_dump(include=set(CompensationPlan.model_fields))
+            self.model_dump(include=set(CompensationPlan.model_fields)), context=STORED
         )
 
 

@@ -18,7 +18,7 @@ from eventsourcing.persistence import Notification, RecordConflictError, Recordi
 from eventsourcing.utils import get_topic
 from pydantic import Field, ValidationError
 
-from domain.account_manager import AccountManager, CompensationPlan, Name
+from domain.account_manager import AccountManager, CompensationPlan
 from domain.compliance_policy import POLICY_ID, CompliancePolicy
 from domain.errors import InvalidInput, NotFound, PreconditionFailed, VersionConflict
 from domain.gift_recipient import GiftRecipient
@@ -26,17 +26,20 @@ from domain.gift_rule import counted_value
 from domain.mapper import PydanticMapper
 from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, StaleSnapshotError, validation_failure
 from domain.permissions import Action, check_allowed
-from domain.relationship import ClientRelationship, ContactLogged, Recipient, StaffMember, Text
+from domain.relationship import ClientRelationship, ContactLogged, Recipient, StaffMember
 from domain.values import (
     Audit,
+    BusinessDate,
     Frozen,
     GiftCategory,
     IntroductionOutcome,
     LimitYearKind,
+    Name,
     NonNegativeMoney,
     PositiveMoney,
     Principal,
     Role,
+    Text,
     Tier,
 )
 
@@ -81,7 +84,7 @@ class GiftDetails(Frozen):
     recipient_name: Name
     recipient_employer: Name
     description: Text
-    given_on: date
+    given_on: BusinessDate
     category: GiftCategory
     cost: PositiveMoney
     market_value: NonNegativeMoney | None = None

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from domain.gift_rule import FINRA_SCHEDULE, LimitChange, LimitYearPolicy
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
-from domain.values import Audit, LimitYearKind, PositiveMoney
+from domain.values import Audit, BusinessDate, LimitYearKind, PositiveMoney
 
 POLICY_ID = uuid5(NAMESPACE_URL, "urn:ledger:compliance-policy")
 """There is one policy per ledger, always under this id."""
@@ -36,7 +36,7 @@ class GiftLimitScheduled(LedgerEvent):
     """From `effective_from` on, the limit is `amount` (replacing any change on that same day)."""
 
     TOPIC = "ledger:CompliancePolicy.GiftLimitScheduled"
-    effective_from: date
+    effective_from: BusinessDate
     amount: PositiveMoney
 
     def apply(self, aggregate: Any) -> None:

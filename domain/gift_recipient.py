@@ -9,11 +9,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel
 
-from domain.account_manager import Name
 from domain.compliance_policy import CompliancePolicy
 from domain.gift_rule import CountedGift, check_within_limit, limit_in_force, normalise_person
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
-from domain.values import Audit, Frozen, Money, NonNegativeMoney
+from domain.values import Audit, BusinessDate, Frozen, Money, Name, NonNegativeMoney, RecordedMoney
 
 RECIPIENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:gift-recipient")
 
@@ -24,7 +23,7 @@ class ReceivedGift(Frozen):
     gift_id: UUID
     relationship_id: UUID
     given_on: date
-    counted_value: Money
+    counted_value: RecordedMoney
 
 
 class RecipientRegistered(LedgerCreated):
@@ -45,7 +44,7 @@ class GiftReceived(LedgerEvent):
     business_time_field = "given_on"
     gift_id: UUID
     relationship_id: UUID
-    given_on: date
+    given_on: BusinessDate
     counted_value: NonNegativeMoney
     limit: Money
     limit_year: str

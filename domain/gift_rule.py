@@ -9,19 +9,26 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from domain.errors import GiftLimitExceeded, GiftRefusal, RuleViolation
-from domain.values import Frozen, GiftCategory, LimitYearKind, PositiveMoney, round_cents
+from domain.values import Frozen, GiftCategory, LimitYearKind, RecordedMoney, round_cents
 
 ZERO = Decimal("0.00")
+
+
+def _positive(amount: Decimal) -> Decimal:
+    if amount <= 0:
+        msg = "must be greater than zero"
+        raise ValueError(msg)
+    return amount
 
 
 class LimitChange(Frozen):
     """From `effective_from` on, gifts to one person may add up to `amount` per limit year."""
 
     effective_from: date
-    amount: PositiveMoney
+    amount: Annotated[RecordedMoney, AfterValidator(_positive)]
 
 
 FINRA_SCHEDULE: tuple[LimitChange, ...] = (

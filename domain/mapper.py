@@ -11,6 +11,8 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 
+from domain.values import STORED
+
 
 class PydanticMapper(Mapper[UUID]):
     """Stores a pydantic event as its JSON (validated once, on the way in); other events as the library does.
@@ -53,9 +55,9 @@ class PydanticMapper(Mapper[UUID]):
             if self.compressor:
                 state = self.compressor.decompress(state)
             if getattr(cls, "class_version", 1) == 1:
-                event: Any = cls.model_validate_json(state)
+                event: Any = cls.model_validate_json(state, context=STORED)
             else:
-                event = cls.model_validate(upcast(cls, pydantic_core.from_json(state)))
+                event = cls.model_validate(upcast(cls, pydantic_core.from_json(state)), context=STORED)
         except Exception as error:
             msg = (
                 f"Failed to deserialise state of stored event with topic '{stored_event.topic}', "

@@ -10,13 +10,24 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from domain.account_manager import AccountManager, Name, Reason
+from domain.account_manager import AccountManager
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent, validation_failure
 from domain.values import (
+    STORED,
     Audit,
+    BusinessDate,
     Channel,
     ClientKind,
     ContractStatus,
@@ -25,16 +36,18 @@ from domain.values import (
     GiftCategory,
     Industry,
     IntroductionOutcome,
-    Money,
+    Name,
     NonNegativeMoney,
     PositiveMoney,
+    Reason,
+    RecordedMoney,
     RelationshipStatus,
     StaffRole,
+    Text,
     Tier,
     Timestamp,
 )
 
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
 CadenceDays = Annotated[int, Field(ge=1, le=365)]
 
 
@@ -60,7 +73,7 @@ class Contract(BaseModel):
     """A contract as the relationship knows it now."""
 
     title: str
-    value: Money
+    value: RecordedMoney
     starts_on: date
     ends_on: date
     status: ContractStatus = ContractStatus.PROPOSED
@@ -160,7 +173,7 @@ class ContactLogged(RelationshipEvent):
     occurred_at: Timestamp
     channel: Channel
     summary: Text
-    next_follow_up_on: date | None = None
+    next_follow_up_on: BusinessDate | None = None
 
     @field_validator("next_follow_up_on")
     @classmethod
@@ -279,8 +292,8 @@ class ContractProposed(RelationshipEvent):
     contract_id: UUID
     title: Name
     value: PositiveMoney
-    starts_on: date
-    ends_on: date
+    starts_on: BusinessDate
+    ends_on: BusinessDate
 
     @field_validator("ends_on")
     @classmethod
@@ -312,7 +325,7 @@ class ContractSigned(RelationshipEvent):
     business_time_field: ClassVar = "signed_on"
     correctable_fields: ClassVar = frozenset({"signed_on", "value"})
     contract_id: UUID
-    signed_on: date
+    signed_on: BusinessDate
     value: PositiveMoney
     credited_account_manager_id: UUID
 
@@ -336,7 +349,7 @@ class ContractTerminated(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.ContractTerminated"
     business_time_field: ClassVar = "on"
     contract_id: UUID
-    on: date
+    on: BusinessDate
     reason: Reason
 
     def apply(self, aggregate: Any) -> None:
@@ -355,7 +368,7 @@ class GiftGiven(RelationshipEvent):
     gift_id: UUID
     recipient: Recipient
     description: Text
-    given_on: date
+    given_on: BusinessDate
     category: GiftCategory
     cost: PositiveMoney
     market_value: NonNegativeMoney | None = None
@@ -372,7 +385,7 @@ class EntertainmentProvided(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.EntertainmentProvided"
     business_time_field: ClassVar = "occurred_on"
     correctable_fields: ClassVar = frozenset({"occurred_on", "description", "cost", "attendees"})
-    occurred_on: date
+    occurred_on: BusinessDate
     description: Text
     cost: PositiveMoney
     attendees: list[Name] = Field(min_length=1)
@@ -390,7 +403,7 @@ class LatestContact(Frozen):
     """The contact that is the relationship's latest, by when it happened."""
 
     version: int
-    occurred_at: Timestamp
+    occurred_at: AwareDatetime
     next_follow_up_on: date | None
 
 
@@ -494,7 +507,10 @@ def _field_adapter(event_class: type[RelationshipEvent], name: str) -> TypeAdapt
 def _typed_changes(event_class: type[RelationshipEvent], changes: dict[str, Any]) -> dict[str, Any]:
     # Stored changes are JSON values (validated when the correction was made);
     # they are typed again here so that state holds dates, decimals and enums.
-    return {name: _field_adapter(event_class, name).validate_python(value) for name, value in changes.items()}
+    return {
+        name: _field_adapter(event_class, name).validate_python(value, context=STORED)
+        for name, value in changes.items()
+    }
 
 
 # -- The aggregate -----------------------------------------------------------

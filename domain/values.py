@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 CENT = Decimal("0.01")
 MONEY_CEILING = Decimal("1e15")
-"""Amounts are below a quadrillion: far above any real figure, well within exact arithmetic."""
+"""No stored amount has ever reached a quadrillion: the format's own limit, checked on every read too."""
+
+# -- What the write side accepts, every view can hold forever ---------------------
+#
+# The bounds below apply to new facts. Facts already stored are read as they were
+# recorded (the mapper validates them with the `STORED` context), so tightening a
+# bound never makes history unreadable.
+
+STORED: dict[str, Any] = {"stored": True}
+"""The validation context of a fact already recorded: the bounds for new facts are not applied to it."""
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""Business dates and times lie in these years (times once in UTC): any date the firm could mean, and far
+enough from the calendar's ends (years 1 and 9999) that no offset, cadence or limit year can overflow."""
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+MONEY_BOUND = Decimal("10000000000")
+"""Amounts are below ten billion (at most 9,999,999,999.99): above any single contract, quota, salary or gift an
+account manager records, yet small enough that nine hundred thousand of them summed in whole cents still fit the
+64-bit integers both stores add with."""
+RATE_BOUND = Decimal(10)
+"""Rates and thresholds are at most 10 (1,000 %), with at most six decimal places."""
+
+T = TypeVar("T")
+
+
+def for_new_facts(check: Callable[[T], T]) -> Callable[[T, ValidationInfo], T]:
+    """A validator applied to new facts only: a fact read back with the `STORED` context is taken as recorded."""
+
+    def validate(value: T, info: ValidationInfo) -> T:
+        if info.context is not None and info.context.get("stored"):
+            return value
+        return check(value)
+
+    validate.__name__ = check.__name__
+    return validate
 
 
 def round_cents(amount: Decimal) -> Decimal:
     """Rounds an amount half-up to cents, the ledger's one rounding rule for money."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+"""A decimal as people write it: ASCII digits, an optional sign and point; no spaces, exponents or other digits."""
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -26,10 +70,13 @@ def _exact_decimal(value: Any) -> Any:
         msg = 'must be a decimal string such as "1250.00", not a float'
         raise ValueError(msg)
     if isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            msg = f'{value[:40]!r} is not a decimal number written with the digits 0-9, such as "1250.00"'
+            raise ValueError(msg)
         try:
-            return Decimal(value.strip())
+            return Decimal(value)
         except InvalidOperation:
-            msg = f"{value!r} is not a decimal number"
+            msg = f"{value[:40]!r} is not a decimal number"
             raise ValueError(msg) from None
     return value
 
@@ -69,23 +116,155 @@ def _finite(value: Decimal) -> Decimal:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_two_places)]
-"""An amount in the firm's base currency: a decimal with at most two places, never a float."""
+def bounded_money(value: Decimal) -> Decimal:
+    """`value`, if a new fact may hold it: below `MONEY_BOUND`."""
+    if abs(value) >= MONEY_BOUND:
+        msg = "must be less than 10,000,000,000.00"
+        raise ValueError(msg)
+    return value
+
+
+def bounded_rate(value: Decimal) -> Decimal:
+    """`value`, if a new fact may hold it: at most `RATE_BOUND`, with at most six places."""
+    if value > RATE_BOUND:
+        msg = "must be at most 10"
+        raise ValueError(msg)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        msg = "must have at most six decimal places"
+        raise ValueError(msg)
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    AfterValidator(_two_places),
+    AfterValidator(for_new_facts(bounded_money)),
+]
+"""An amount in the firm's base currency: a decimal with at most two places, never a float, below `MONEY_BOUND`."""
+
+RecordedMoney = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_two_places)]
+"""An amount as state holds it once recorded: the format of `Money`, without the bound for new facts."""
 
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
 
-Rate = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_finite), AfterValidator(_not_negative)]
-"""A non-negative decimal ratio such as a commission rate ("0.05"), never a float."""
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    AfterValidator(_finite),
+    AfterValidator(_not_negative),
+    AfterValidator(for_new_facts(bounded_rate)),
+]
+"""A non-negative decimal ratio such as a commission rate ("0.05"), never a float, at most `RATE_BOUND`."""
 
-Timestamp = AwareDatetime
-"""A point in time with its offset; a naive time is refused."""
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _date_as_written(value: Any) -> Any:
+    # A date is a day: `YYYY-MM-DD`, not a time at midnight, a number of seconds or other digits.
+    if isinstance(value, datetime) or not isinstance(value, (str, date)):
+        msg = "must be a date written YYYY-MM-DD"
+        raise ValueError(msg)
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        msg = f"{value[:40]!r} is not a date written YYYY-MM-DD"
+        raise ValueError(msg)
+    return value
+
+
+def _moment_as_written(value: Any) -> Any:
+    # A time is RFC 3339 text with its offset: a number of seconds since 1970 says nothing of the offset meant.
+    if not isinstance(value, (str, datetime)):
+        msg = "must be an RFC 3339 time with its timezone offset, such as 2026-05-01T09:30:00+02:00"
+        raise ValueError(msg)
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        msg = f"{value[:40]!r} is not an RFC 3339 time with its timezone offset, such as 2026-05-01T09:30:00+02:00"
+        raise ValueError(msg)
+    return value
+
+
+def _date_in_range(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        msg = f"must be between {EARLIEST} and {LATEST}"
+        raise ValueError(msg)
+    return value
+
+
+def _moment_in_range(value: datetime) -> datetime:
+    # Compared without converting: converting a time at the calendar's edge to UTC can itself overflow.
+    if not EARLIEST_MOMENT <= value <= LATEST_MOMENT:
+        msg = f"must be between {EARLIEST_MOMENT.isoformat()} and {LATEST_MOMENT.isoformat()} once in UTC"
+        raise ValueError(msg)
+    return value
+
+
+def _year_in_range(value: int) -> int:
+    if not EARLIEST.year <= value <= LATEST.year:
+        msg = f"must be a year from {EARLIEST.year} to {LATEST.year}"
+        raise ValueError(msg)
+    return value
+
+
+BusinessDate = Annotated[
+    date, AfterValidator(for_new_facts(_date_in_range)), BeforeValidator(for_new_facts(_date_as_written))
+]
+"""A day in business terms (a signing, a gift, a follow-up), within `EARLIEST` and `LATEST`."""
+
+Timestamp = Annotated[
+    AwareDatetime, AfterValidator(for_new_facts(_moment_in_range)), BeforeValidator(for_new_facts(_moment_as_written))
+]
+"""A point in time with its offset (a naive time is refused), within `EARLIEST` and `LATEST` once in UTC."""
+
+Year = Annotated[int, Field(ge=1, le=9999), AfterValidator(for_new_facts(_year_in_range))]
+"""A calendar year of quotas and plans, from `EARLIEST` to `LATEST`."""
+
+# -- Texts ----------------------------------------------------------------------
+#
+# A name or a text must show something: stored, it is what a person reads in the
+# trail, and a name made of a zero-width space would pass for a different person.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Control, format (zero-width, bidirectional, soft hyphen, byte-order mark), surrogate and separator characters."""
+_LINE_BREAKS = frozenset("\n\r\t")
+_VISIBLE_CATEGORIES = frozenset("LMNPS")
+
+
+def _visible_text(value: str, *, multiline: bool) -> str:
+    value = value.strip()
+    for character in value:
+        if unicodedata.category(character) in _REFUSED_CATEGORIES and not (multiline and character in _LINE_BREAKS):
+            msg = f"must not contain the invisible or control character U+{ord(character):04X}"
+            raise ValueError(msg)
+    if not any(unicodedata.category(character)[0] in _VISIBLE_CATEGORIES for character in value):
+        msg = "must contain a visible character"
+        raise ValueError(msg)
+    return value
+
+
+def _visible_line(value: str) -> str:
+    return _visible_text(value, multiline=False)
+
+
+def _visible_lines(value: str) -> str:
+    return _visible_text(value, multiline=True)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(for_new_facts(_visible_line))]
+"""A one-line name (a person, a firm, a product): stripped, with a visible character and nothing invisible."""
+
+Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(for_new_facts(_visible_lines))]
+"""A free text (a summary, a description): stripped, with a visible character; line breaks and tabs allowed."""
+
+Reason = Text
+"""Why something was done, as a person wrote it."""
 
 
 def utc_now() -> datetime:
     """The server's clock in UTC, the only source of `recorded_at`."""
-    from datetime import UTC
-
     return datetime.now(UTC)
 
 

@@ -34,9 +34,16 @@ def money(amount_cents: int | None) -> Decimal:
 
 
 def utc_text(moment: datetime) -> str:
-    """A moment as fixed-width UTC text (`2026-05-01T09:30:00.000000+00:00`), which sorts in time order."""
+    """A moment as fixed-width UTC text (`2026-05-01T09:30:00.000000+00:00`), which sorts in time order.
+
+    New facts lie between 1900 and 2199 (`domain.values`); a fact stored before that bound whose UTC time
+    falls outside the calendar (year 9999 at -23:59) is held at the calendar's edge rather than stop the view.
+    """
     if moment.utcoffset():
-        moment = moment.astimezone(UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            moment = datetime.max.replace(tzinfo=UTC) if moment.year > 1 else datetime.min.replace(tzinfo=UTC)
     return moment.isoformat(timespec="microseconds")
 
 

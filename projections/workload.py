@@ -310,14 +310,24 @@ class RelationshipFacts:
 
     def contact_due(self) -> datetime:
         """When contact is due: the cadence after the last contact (or the opening), or the follow-up date if sooner."""
-        due = (self.last_contact_at or self.opened_at) + timedelta(days=self.cadence)
+        due = _later(self.last_contact_at or self.opened_at, timedelta(days=self.cadence))
         if self.next_follow_up_on is not None:
-            follow_up = datetime.combine(self.next_follow_up_on, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+            follow_up = _later(
+                datetime.combine(self.next_follow_up_on, datetime.min.time(), tzinfo=UTC), timedelta(days=1)
+            )
             due = min(due, follow_up)
         return due
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == RelationshipStatus.OPEN.value and self.contact_due() < now
+
+
+def _later(moment: datetime, by: timedelta) -> datetime:
+    """`moment` moved on by `by`, held at the calendar's end for a fact stored before dates were bounded."""
+    try:
+        return moment + by
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 class WorkloadReader:

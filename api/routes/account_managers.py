@@ -24,10 +24,10 @@ from api.schemas import (
     PayPublic,
     QuotaSet,
 )
-from domain.values import Role
+from domain.values import EARLIEST, LATEST, Role
 
 router = APIRouter(prefix="/account-managers", tags=["account managers"])
-Year = Annotated[int, Path(ge=1900, le=9999)]
+Year = Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)]
 
 
 @router.post(
@@ -163,7 +163,9 @@ def get_manager_workload(
     principal: PrincipalDep,
     workload: WorkloadDep,
     pay: PayDep,
-    year: Annotated[int | None, Query(ge=1900, le=9999, description="Quota year (default: this year).")] = None,
+    year: Annotated[
+        int | None, Query(ge=EARLIEST.year, le=LATEST.year, description="Quota year (default: this year).")
+    ] = None,
 ) -> ManagerWorkloadPublic:
     """One account manager's workload row, with their demos in the next 14 days and their overdue relationships."""
     check_own_manager(principal, account_manager_id)

@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
-from api.deps import AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
+from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
 from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, VerificationPublic
+from domain.values import Timestamp
 from infrastructure.bootstrap import System
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -45,7 +45,9 @@ def global_feed(
     ledger: LedgerDep,
     system: SystemDep,
     page: PageDep,
-    after: Annotated[int | None, Query(ge=0, description="Only events after this global position.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=LARGEST_INTEGER, description="Only events after this global position.")
+    ] = None,
 ) -> Page[AuditEventPublic]:
     """Every event of the ledger, oldest first, with its aggregate and audit fields."""
     start = page.after_int("position", after or 0)
@@ -122,7 +124,7 @@ def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
 def export(
     principal: AuditorDep,
     system: SystemDep,
-    as_of: Annotated[AwareDatetime | None, Query(description="Events recorded up to this time (default: now).")] = None,
+    as_of: Annotated[Timestamp | None, Query(description="Events recorded up to this time (default: now).")] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`.")] = "jsonl",  # noqa: A002
 ) -> StreamingResponse:
     """Every event recorded up to `as_of`, with all audit fields, streamed in constant memory."""

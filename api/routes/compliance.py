@@ -31,10 +31,13 @@ from api.schemas import (
     RecipientYearPublic,
     RegisteredGiftPublic,
 )
+from domain.values import EARLIEST, LATEST
 from projections.gift_register import GiftException, RecipientYear, RegisteredGift, limit_shown
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
-YearQuery = Annotated[int | None, Query(ge=1900, le=9999, description="The limit year (default: this year).")]
+YearQuery = Annotated[
+    int | None, Query(ge=EARLIEST.year, le=LATEST.year, description="The limit year (default: this year).")
+]
 
 
 def _this_year(year: int | None) -> int:

@@ -6,9 +6,8 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
-from api.deps import AuditDep, ExpectedVersionDep, LedgerDep, PageDep, PrincipalDep, WorkloadDep
+from api.deps import LARGEST_INTEGER, AuditDep, ExpectedVersionDep, LedgerDep, PageDep, PrincipalDep, WorkloadDep
 from api.problems import Problem, problems
 from api.routes.common import check_sees_relationship, command_done, money
 from api.routes.events import event_public
@@ -40,7 +39,7 @@ from api.schemas import (
 )
 from domain.application import CommandResult
 from domain.relationship import ClientRelationship
-from domain.values import RelationshipStatus, Role, Tier
+from domain.values import RelationshipStatus, Role, Tier, Timestamp
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -149,9 +148,11 @@ def get_relationship(
     principal: PrincipalDep,
     ledger: LedgerDep,
     response: Response,
-    version: Annotated[int | None, Query(ge=1, description="The state as it was at this version.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=LARGEST_INTEGER, description="The state as it was at this version.")
+    ] = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="The state as recorded at this time (with an offset).")
+        Timestamp | None, Query(description="The state as recorded at this time (with an offset).")
     ] = None,
 ) -> RelationshipPublic:
     """A relationship now, or as it stood at a version or as recorded at a time (404 if it did not exist yet)."""

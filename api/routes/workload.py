@@ -16,7 +16,7 @@ from api.deps import PayDep, PrincipalDep, WorkloadDep
 from api.problems import Problem, problems
 from api.routes.common import money
 from api.schemas import DemoPublic, ManagerWorkloadPublic, OverduePublic, PayPublic, WorkloadRowPublic
-from domain.values import Role, Tier
+from domain.values import EARLIEST, LATEST, Role, Tier
 from projections.base import utc_text
 from projections.pay import Pay, PayProjection, PayReader
 from projections.workload import UPCOMING, RelationshipFacts, WorkloadProjection, WorkloadReader
@@ -176,7 +176,9 @@ def get_workload(
     principal: PrincipalDep,
     workload: WorkloadDep,
     pay: PayDep,
-    year: Annotated[int | None, Query(ge=1900, le=9999, description="Quota year (default: this year).")] = None,
+    year: Annotated[
+        int | None, Query(ge=EARLIEST.year, le=LATEST.year, description="Quota year (default: this year).")
+    ] = None,
 ) -> list[WorkloadRowPublic]:
     """One row per active account manager (an account manager sees only their own row)."""
     now = datetime.now(UTC)

@@ -41,9 +41,7 @@ TIMESTAMP = TypeAdapter(Timestamp)
         ("1250.00", "1250.00"),
         ("1250", "1250.00"),
         ("0.5", "0.50"),
-        (" 12.34 ", "12.34"),
         ("-3.10", "-3.10"),
-        ("1e3", "1000.00"),
         (Decimal("7.1"), "7.10"),
         (42, "42.00"),
     ],
@@ -67,14 +65,29 @@ def test_money_with_more_than_two_places_is_refused(given: Any) -> None:
         MONEY.validate_python(given)
 
 
-@pytest.mark.parametrize("given", ["twelve", "", "1,250.00", "$5"])
-def test_money_that_is_not_a_number_is_refused(given: str) -> None:
+@pytest.mark.parametrize(
+    "given",
+    [
+        "twelve",
+        "",
+        "1,250.00",
+        "$5",
+        " 12.34 ",
+        "100.00\n",
+        "1e3",
+        "NaN",
+        "Infinity",
+        "\u0661\u0660\u0660.\u0660\u0660",  # Arabic-Indic digits
+        "\uff11\uff10\uff10",  # full-width digits
+    ],
+)
+def test_money_that_is_not_a_number_written_with_ascii_digits_is_refused(given: str) -> None:
     with pytest.raises(ValidationError, match="not a decimal number"):
         MONEY.validate_python(given)
 
 
-@pytest.mark.parametrize("given", ["NaN", "Infinity", "-Infinity"])
-def test_money_must_be_finite(given: str) -> None:
+@pytest.mark.parametrize("given", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_money_must_be_finite(given: Decimal) -> None:
     with pytest.raises(ValidationError, match="finite"):
         MONEY.validate_python(given)
 
