@@ -7,11 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import dashboard, openapi, problems
+from api import dashboard, docs, openapi, problems
 from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
-from api.middleware import AccessLogging, Authentication, CorrelationId, IdempotencyKeys, RequestMetrics
+from api.middleware import (
+    AccessLogging,
+    Authentication,
+    CorrelationId,
+    IdempotencyKeys,
+    RequestBodies,
+    RequestMetrics,
+    UnexpectedErrors,
+)
 from api.routes import account_managers, audit, compliance, me, operations, relationships, workload
+from api.security_headers import SecurityHeaders
 from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
 from infrastructure.settings import Settings
 
@@ -47,7 +56,14 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(title="Relationship ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Relationship ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by `docs` from installed files, never from a CDN
+        redoc_url=None,
+    )
     app.state.system = system
     app.state.metrics = Metrics()
     app.state.min_position_wait = min_position_wait
@@ -64,12 +80,17 @@ def create_app(
         app.include_router(router, prefix="/v1")
     app.include_router(operations.router)
     dashboard.install(app)  # `/` and `/dashboard/`: not in the schema, no token needed to load the page
+    docs.install(app)  # `/docs`, `/redoc` and their files: not in the schema, no token needed
     openapi.install(app)
-    # Outermost last: the correlation id wraps everything, metrics see every answer.
+    # Outermost last: the correlation id wraps everything; the security headers and metrics see every answer,
+    # the 401s of Authentication included.
     app.add_middleware(IdempotencyKeys)
     app.add_middleware(AccessLogging)
+    app.add_middleware(RequestBodies)  # after the token is checked: nothing about the body is looked at before
     app.add_middleware(Authentication)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(CorrelationId)
     return app
 

@@ -91,7 +91,11 @@ ComplianceReaderDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING)
 AuditorDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
 AdminDep = Annotated[Principal, Depends(roles(Role.ADMIN))]
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+"""A version as `ETag` gives it: ASCII digits, short enough to be a version at all (a longer one is a 422)."""
+
+LARGEST_INTEGER = 2**63 - 1
+"""No version, position or count the ledger gives out is larger: both stores keep them in 64-bit integers."""
 
 
 async def get_expected_version(
@@ -101,7 +105,7 @@ async def get_expected_version(
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
-    match = _ETAG.match(if_match.strip())
+    match = _ETAG.fullmatch(if_match.strip())
     if match is None:
         raise Problem(
             "validation_error",
@@ -123,14 +127,31 @@ async def get_consistent_views(
         Query(ge=0, description="Wait (up to 5 s) until the views have processed this position: read your writes."),
     ] = None,
 ) -> System:
-    """Waits for the views to reach `min_position`, and says where they are in `X-Projection-Position`."""
+    """Waits for the views to reach `min_position`, and says where they are in `X-Projection-Position`.
+
+    A position beyond the head of the log is refused at once (422); the wait
+    itself is on the event loop, so waiting readers hold no worker thread.
+    """
     projections = system.projections
     wait: float = request.app.state.min_position_wait
-    if min_position is not None and not await run_in_threadpool(projections.wait, min_position, wait):
-        raise Problem(
-            "projection_lagging",
-            f"The views have not reached position {min_position} within {wait:g} s; try again.",
-        )
+    if min_position is not None:
+        head = await run_in_threadpool(projections.head)
+        if min_position > head:
+            message = f"the log only reaches position {head}"
+            raise Problem(
+                "validation_error",
+                f"min_position {min_position} is beyond the end of the log: {message}. "
+                "Pass a position a write returned.",
+                errors=[{"field": "min_position", "message": message}],
+            )
+        if not await projections.wait_async(min_position, wait):
+            failures = await run_in_threadpool(projections.failures)
+            stuck = "; ".join(f.describe() for f in failures.values() if f.position < min_position)
+            raise Problem(
+                "projection_lagging",
+                f"The views have not reached position {min_position} within {wait:g} s"
+                + (f": {stuck}. /health says more." if stuck else "; try again."),
+            )
     response.headers["X-Projection-Position"] = str(await run_in_threadpool(projections.position))
     return system
 
@@ -170,7 +191,7 @@ class PageRequest:
     def after_int(self, name: str, default: int = 0) -> int:
         """A whole number from the cursor (a cursor altered by hand is a 422, never a 500)."""
         value = self.after.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LARGEST_INTEGER:
             raise Problem(
                 "validation_error",
                 "cursor is not one this API gave out; pass next_cursor back unchanged.",

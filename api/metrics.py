@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests and latency by route, events appended, projection lag."""
+"""Prometheus metrics: requests and latency by route, events appended, projection lag and failures."""
 
 from __future__ import annotations
 
@@ -41,6 +41,20 @@ class Metrics:
             ["projection"],
             registry=self.registry,
         )
+        self.projection_failing = Gauge(
+            "ledger_projection_failing",
+            "1 while a projection cannot apply an event (it stays just before it; see /health), else 0.",
+            ["projection"],
+            registry=self.registry,
+        )
+        self.projection_failed_attempts = Counter(
+            "ledger_projection_failed_attempts",
+            "Failed attempts to apply an event, by projection (as its runner reports them).",
+            ["projection"],
+            registry=self.registry,
+        )
+        self._attempts_counted: dict[str, tuple[tuple[str, int], int]] = {}
+        """Per projection: the failure (since, event) whose attempts the counter has, and how many."""
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -50,10 +64,22 @@ class Metrics:
         self.events_appended.inc(count)
 
     def render(self, system: System) -> bytes:
-        """The exposition text, with the log and projection positions read now."""
+        """The exposition text, with the log and projection positions (and failures) read now."""
         head = system.projections.head()
+        failures = system.projections.failures()
         self.log_position.set(head)
         for name, position in system.projections.positions().items():
             self.projection_position.labels(name).set(position)
             self.projection_lag.labels(name).set(max(0, head - position))
+            self.projection_failing.labels(name).set(1 if name in failures else 0)
+            attempts = self.projection_failed_attempts.labels(name)
+            failure = failures.get(name)
+            if failure is not None:
+                # The runner counts attempts per failure: add what is new since the last scrape.
+                episode = (failure.since.isoformat(), failure.event_position)
+                seen, counted = self._attempts_counted.get(name, (episode, 0))
+                counted = counted if seen == episode else 0
+                if failure.attempts > counted:
+                    attempts.inc(failure.attempts - counted)
+                self._attempts_counted[name] = (episode, max(counted, failure.attempts))
         return generate_latest(self.registry)

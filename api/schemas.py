@@ -2,31 +2,42 @@
 
 Money is a JSON string with at most two decimal places ("1250.00"); a JSON
 number is refused, so a float never becomes money. Times are RFC 3339 with an
-offset; a naive time is refused.
+offset; a naive time is refused. Parsing is strict: whole numbers and booleans
+must be JSON numbers and booleans (not `"10"` or `1`), dates `YYYY-MM-DD`, digits
+ASCII; names and texts must show a visible character. Dates, times, amounts and
+texts are bounded by the domain's own types (`domain.values`), so what the API
+takes is exactly what a new fact may hold.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from domain.values import (
+    BusinessDate,
     Channel,
     ClientKind,
     GiftCategory,
     Industry,
     IntroductionOutcome,
     LimitYearKind,
+    Name,
     StaffRole,
+    Text,
     Tier,
+    Timestamp,
+    bounded_money,
+    bounded_rate,
 )
 
-_MONEY = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
-_RATE = re.compile(r"^\d{1,6}(\.\d{1,8})?$")
+_MONEY = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?")
+_RATE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,8})?")
 
 
 def _text_not_number(value: object) -> object:
@@ -38,23 +49,36 @@ def _text_not_number(value: object) -> object:
 
 
 def _money(value: str) -> str:
-    if not _MONEY.match(value):
+    if not _MONEY.fullmatch(value):
         msg = 'must be a decimal string with at most two places, such as "1250.00"'
         raise ValueError(msg)
+    bounded_money(Decimal(value))
     return value
 
 
 def _rate(value: str) -> str:
-    if not _RATE.match(value):
+    if not _RATE.fullmatch(value):
         msg = 'must be a non-negative decimal string, such as "0.05"'
         raise ValueError(msg)
+    bounded_rate(Decimal(value))
     return value
 
 
 MoneyText = Annotated[str, BeforeValidator(_text_not_number), AfterValidator(_money), Field(examples=["1250.00"])]
 RateText = Annotated[str, BeforeValidator(_text_not_number), AfterValidator(_rate), Field(examples=["0.05"])]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Day = Annotated[BusinessDate, Field(examples=["2026-05-01"])]
+Moment = Annotated[Timestamp, Field(examples=["2026-05-01T09:30:00+02:00"])]
+
+
+def _no_numbers(changes: dict[str, Any]) -> dict[str, Any]:
+    # Every correctable field is text, a date or time, money (a string), a choice, or a list of them.
+    for name, value in changes.items():
+        if isinstance(value, (bool, int, float)):
+            msg = (
+                f"{name}: must be given as a string (money, dates and times are strings), not a JSON number or boolean"
+            )
+            raise ValueError(msg)
+    return changes
 
 
 class Body(BaseModel):
@@ -105,19 +129,19 @@ class TierSet(Body):
 
 
 class CadenceSet(Body):
-    days: Annotated[int, Field(ge=1, le=365)]
+    days: Annotated[StrictInt, Field(ge=1, le=365)]
 
 
 class ContactCreate(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     channel: Channel
     summary: Text
-    next_follow_up_on: date | None = None
+    next_follow_up_on: Day | None = None
 
 
 class ProductIntroductionCreate(Body):
     product: Name
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     outcome: IntroductionOutcome
 
 
@@ -128,13 +152,13 @@ class StaffMemberIn(Body):
 
 class DemoCreate(Body):
     product: Name
-    scheduled_for: AwareDatetime
+    scheduled_for: Moment
     location: Text
     staff: Annotated[list[StaffMemberIn], Field(min_length=1, max_length=50)]
 
 
 class DemoReschedule(Body):
-    scheduled_for: AwareDatetime
+    scheduled_for: Moment
 
 
 class DemoCompletion(Body):
@@ -148,16 +172,16 @@ class Reasoned(Body):
 class ContractCreate(Body):
     title: Name
     value: MoneyText
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class ContractSignature(Body):
-    signed_on: date
+    signed_on: Day
 
 
 class ContractTermination(Body):
-    on: date
+    on: Day
     reason: Text
 
 
@@ -169,37 +193,37 @@ class GiftRecipientIn(Body):
 class GiftCreate(Body):
     recipient: GiftRecipientIn
     description: Text
-    given_on: date
+    given_on: Day
     category: GiftCategory
     cost: MoneyText
     market_value: MoneyText | None = None
     face_value: MoneyText | None = None
-    recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
-    representative_attended: bool = False
+    recipients_count: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    representative_attended: StrictBool = False
 
 
 class EntertainmentCreate(Body):
-    occurred_on: date
+    occurred_on: Day
     description: Text
     cost: MoneyText
     attendees: Annotated[list[Name], Field(min_length=1, max_length=500)]
-    representative_attended: bool
+    representative_attended: StrictBool
 
 
 class CorrectionCreate(Body):
-    corrects_version: Annotated[int, Field(ge=1)]
+    corrects_version: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
     reason: Text
-    changes: dict[str, Any]
+    changes: Annotated[dict[str, Any], AfterValidator(_no_numbers)]
 
 
 class GiftLimitCreate(Body):
-    effective_from: date
+    effective_from: Day
     amount: MoneyText
 
 
 class LimitYearSet(Body):
     kind: LimitYearKind
-    start_month: Annotated[int, Field(ge=1, le=12)] | None = None
+    start_month: Annotated[StrictInt, Field(ge=1, le=12)] | None = None
 
 
 # -- responses -----------------------------------------------------------------
@@ -453,7 +477,17 @@ class MePublic(BaseModel):
 
 
 class HealthPublic(BaseModel):
-    status: str = Field(description="`ok`, or `unavailable` when the store cannot be reached.")
+    """The store and the views: `ok`, `degraded` while a view cannot apply an event, or `unavailable`."""
+
+    status: str = Field(
+        description="`ok`; `degraded` (503) while a view cannot apply an event; "
+        "`unavailable` (503) when the store cannot be reached."
+    )
     store: str
     projections: dict[str, int]
     lag: dict[str, int] = Field(default_factory=dict, description="Events each projection is behind the log.")
+    failing: dict[str, dict[str, int | str]] = Field(
+        default_factory=dict,
+        description="Each view that cannot apply an event: `position` (where it stays), `event_position` "
+        "(the event it cannot apply), `error`, `since` (RFC 3339) and `attempts`.",
+    )

@@ -37,9 +37,7 @@ def replay(ledger: Ledger, out: Path, as_of: datetime, source: str, progress: Pr
         for notifications in ledger.log_pages(projections.batch_size):
             items = [(n.id, event) for n in notifications if (event := ledger.decode(n)).recorded_at <= as_of]
             if items:
-                with view.transaction() as cursor:
-                    for projection in projections.projections:
-                        projection.apply(cursor, items)
+                projections.apply(items)  # ProjectionFailed names the view, the event and the error
                 included += len(items)
                 last = items[-1][0]
             if progress is not None:

@@ -1,13 +1,21 @@
-"""Following the global log: catching views up in batches, waiting for positions, rebuilding beside the live views."""
+"""Following the global log: catching views up in batches, waiting for positions, rebuilding beside the live views.
+
+A view that cannot apply an event stops just before it, and the others go on;
+it is tried again with a growing back-off and never skips the event.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
@@ -15,10 +23,11 @@ from psycopg.sql import SQL, Identifier
 from domain.application import Ledger
 from domain.model import LedgerEvent
 from projections.audit_index import AuditIndexProjection
+from projections.availability import store_unavailable
 from projections.base import LedgerProjection
 from projections.gift_register import GiftRegisterProjection
 from projections.pay import PayProjection
-from projections.store import NEXT, Cursor, ViewStore
+from projections.store import NEXT, Cursor, Table, ViewStore
 from projections.workload import WorkloadProjection
 
 log = logging.getLogger(__name__)
@@ -57,6 +66,85 @@ class UnknownProjection(ValueError):
     """A projection was named that the ledger does not have."""
 
 
+def one_line(error: BaseException) -> str:
+    """An error as `Type: message` on one line (at most 500 characters)."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= 500 else text[:499] + "…"
+
+
+@dataclass(frozen=True)
+class ViewFailure:
+    """A view that cannot apply an event: it stays at `position`, just before the event at `event_position`."""
+
+    view: str
+    position: int
+    event_position: int
+    error: str
+    since: datetime
+    attempts: int
+
+    def describe(self) -> str:
+        return (
+            f"the {self.view} view cannot apply the event at position {self.event_position}, "
+            f"so it stays at position {self.position}: {self.error}"
+        )
+
+
+class ProjectionFailed(RuntimeError):
+    """A view cannot apply an event; it stays just before it (a view never skips an event)."""
+
+    def __init__(self, failure: ViewFailure, *, rebuilding: bool = False) -> None:
+        described = failure.describe()
+        if rebuilding:
+            described = described.replace(" view ", " view's fresh tables (--from-scratch) ", 1)
+        super().__init__(described[0].upper() + described[1:])
+        self.failure = failure
+
+
+class UnreadableEvent(Exception):
+    """An event in the log could not be decoded: no view can go past it."""
+
+    def __init__(self, position: int, error: BaseException) -> None:
+        super().__init__(one_line(error))
+        self.position = position
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a failing view waits before it is tried again: `first` seconds, doubling up to `most`."""
+
+    first: float = 0.25
+    most: float = 30.0
+
+    def delay(self, attempts: int) -> float:
+        return min(self.most, self.first * 2.0 ** min(attempts - 1, 64))
+
+
+FAILURES = Table(
+    "projection_failures",
+    (
+        ("name", "text"),
+        ("position", "int"),
+        ("event_position", "int"),
+        ("error", "text"),
+        ("since", "text"),
+        ("attempts", "int"),
+    ),
+    key=("name",),
+)
+"""Views that cannot apply an event, as the runner of any process last saw them (made at the first failure)."""
+
+Failed = dict[str, tuple[int, BaseException]]
+"""Views that could not apply an event: name -> (the event's position, the error)."""
+
+
+@dataclass
+class _Failing:
+    failure: ViewFailure
+    retry_at: float
+
+
 class Projections:
     """The ledger's views on one view store, and the loop that brings them up to date."""
 
@@ -76,7 +164,13 @@ class Projections:
         self.view = view
         self.batch_size = batch_size
         self.projections = [cls(view) for cls in PROJECTIONS if not names or cls.name in names]
+        self.backoff = Backoff()
         self._advanced = threading.Condition()
+        self._lock = threading.Lock()
+        self._failing: dict[str, _Failing] = {}
+        self._wakers: set[Callable[[], None]] = set()
+        self._seen = (0.0, 0)  # (when, position): the last position an async waiter read
+        self._failures_table = False
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             for projection in self.projections:
@@ -118,24 +212,261 @@ class Projections:
                 self._advanced.wait(min(remaining, 0.05))
         return True
 
+    async def wait_async(self, position: int, timeout: float) -> bool:
+        """Waits on the event loop, holding no thread, until every projection has processed `position` (True),
+        or `timeout` passes (False).
+
+        A runner in this process wakes the waiter when it commits a batch; for a
+        runner in another process, the position is re-read (briefly, in a worker
+        thread) at intervals growing from 10 ms to 250 ms, and waiters reading
+        within 10 ms of each other share one read.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(woken.set)
+
+        with self._lock:
+            self._wakers.add(wake)
+        try:
+            interval = 0.01
+            while True:
+                woken.clear()
+                if await self._recent_position() >= position:
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), min(interval, remaining))
+                interval = min(interval * 2, 0.25)
+        finally:
+            with self._lock:
+                self._wakers.discard(wake)
+
+    async def _recent_position(self) -> int:
+        # Positions only move forward, so one read in the last 10 ms is a safe lower bound.
+        when, seen = self._seen
+        if time.monotonic() - when < 0.01:
+            return seen
+        started = time.monotonic()
+        position = await asyncio.to_thread(self.position)
+        if started >= self._seen[0]:
+            self._seen = (started, position)
+        return position
+
+    def _notify_advanced(self) -> None:
+        with self._advanced:
+            self._advanced.notify_all()
+        with self._lock:
+            wakers = list(self._wakers)
+        for wake in wakers:
+            wake()
+
+    # -- failures --
+
+    def failures(self) -> dict[str, ViewFailure]:
+        """The views that cannot apply an event now, as recorded by the runner of whichever process follows the log.
+
+        A record whose view has since gone past the event (fixed and rebuilt, or
+        restarted) is not a failure any more, whoever recorded it.
+        """
+        names = [projection.name for projection in self.projections]
+        with self.view.reading() as cursor:
+            if not self._failures_table:
+                if not self.view.table_exists(cursor, FAILURES.name):
+                    return {}
+                self._failures_table = True
+            rows = cursor.execute(
+                f"SELECT {', '.join(FAILURES.column_names)} FROM {FAILURES.name} ORDER BY name"
+            ).fetchall()
+            marks = ", ".join("?" * len(names))
+            tracked = cursor.execute(
+                f"SELECT application_name, notification_id FROM {self.view.tracking_table} "
+                f"WHERE application_name IN ({marks})",
+                names,
+            ).fetchall()
+        positions = {str(name): int(position) for name, position in tracked}
+        found: dict[str, ViewFailure] = {}
+        for name, position, event_position, error, since, attempts in rows:
+            if name in names and positions.get(name, 0) < int(event_position):
+                found[name] = ViewFailure(
+                    name, int(position), int(event_position), str(error), datetime.fromisoformat(since), int(attempts)
+                )
+        return found
+
+    def _due(self, name: str, now: float) -> bool:
+        """Whether a view is not failing, or its back-off has passed."""
+        failing = self._failing.get(name)
+        return failing is None or failing.retry_at <= now
+
+    def _record_failure(self, projection: LedgerProjection, event_position: int, error: BaseException) -> ViewFailure:
+        """Notes a failed attempt: logged (with the stack) once per distinct failure, kept for `failures()`."""
+        text = one_line(error)
+        position = projection.position()
+        with self._lock:
+            previous = self._failing.get(projection.name)
+            same = previous is not None and (previous.failure.event_position, previous.failure.error) == (
+                event_position,
+                text,
+            )
+            attempts = previous.failure.attempts + 1 if previous is not None and same else 1
+            since = previous.failure.since if previous is not None and same else datetime.now(UTC)
+            failure = ViewFailure(projection.name, position, event_position, text, since, attempts)
+            self._failing[projection.name] = _Failing(failure, time.monotonic() + self.backoff.delay(attempts))
+        if not same:
+            log.error(
+                "Projection %s cannot apply the event at position %s and stays at position %s; "
+                "it is tried again with a growing back-off (up to %g s). Fix the cause, then restart "
+                "or run `ledger rebuild %s`",
+                projection.name,
+                event_position,
+                position,
+                self.backoff.most,
+                projection.name,
+                exc_info=error,
+            )
+        try:
+            with self.view.transaction() as cursor:
+                if not self._failures_table:
+                    self.view.lock_schema(cursor)
+                    self.view.create_view_table(cursor, FAILURES)
+                row = (failure.view, position, event_position, text, since.isoformat(), attempts)
+                cursor.execute(FAILURES.upsert_statement(), row)
+            self._failures_table = True
+        except Exception as write_error:  # the in-memory record and the log still tell
+            log.warning("Could not record the failure of projection %s: %s", failure.view, write_error)
+        return failure
+
+    def _recovered(self, names: Sequence[str]) -> None:
+        """Forgets the failures of views that have just applied their batch."""
+        with self._lock:
+            recovered = [self._failing.pop(name) for name in names if name in self._failing]
+        for failing in recovered:
+            failure = failing.failure
+            log.info(
+                "Projection %s went past position %s after %s failed attempts; it follows the log again",
+                failure.view,
+                failure.event_position,
+                failure.attempts,
+            )
+            # A record left behind is ignored anyway once the view is past its event.
+            with contextlib.suppress(Exception), self.view.transaction() as cursor:
+                cursor.execute(FAILURES.delete_statement(), (failure.view,))
+
     # -- processing --
 
     def read(self, after: int, limit: int) -> list[tuple[int, LedgerEvent]]:
-        """Up to `limit` events after position `after`, decoded once for every projection."""
+        """Up to `limit` events after position `after`, decoded once for every projection.
+
+        Stops before an event that cannot be decoded; raises `UnreadableEvent` when that is the first.
+        """
         notifications = self.ledger.recorder.select_notifications(start=after + 1, limit=limit)
         decode = self.ledger.decode
-        return [(n.id, decode(n)) for n in notifications]
+        items: list[tuple[int, LedgerEvent]] = []
+        for notification in notifications:
+            try:
+                items.append((notification.id, decode(notification)))
+            except Exception as error:
+                if store_unavailable(error):
+                    raise
+                if items:
+                    break
+                raise UnreadableEvent(notification.id, error) from error
+        return items
 
     def run_once(self, *, rebuilding: bool = False) -> int:
-        """Processes the next batch for every projection; returns how many events it read."""
-        projections = self._rebuilding() if rebuilding else self.projections
-        if not projections:
-            return 0
+        """Processes the next batch for every projection; returns how many events it read.
+
+        A view that cannot apply an event stays just before it while the others
+        apply the batch; it is noted for `failures()` and tried again, on that
+        event alone, after a back-off. When rebuilding, `ProjectionFailed` is
+        raised instead (once the others have applied the batch).
+        """
+        if rebuilding:
+            projections = self._rebuilding()
+            if not projections:
+                return 0
+            count, failed = self._advance(projections, self.batch_size, rebuilding=True)
+            self._raise_first(projections, failed, rebuilding=True)
+            return count
+        now = time.monotonic()
+        following = [p for p in self.projections if p.name not in self._failing]
+        retrying = [p for p in self.projections if p.name in self._failing and self._due(p.name, now)]
+        count = 0
+        if following:
+            count, failed = self._advance(following, self.batch_size)
+            self._note(following, failed)
+        for projection in retrying:
+            # Only the event it stopped at: once that goes in, the view rejoins the others.
+            _, failed = self._advance([projection], 1)
+            self._note([projection], failed)
+        return count
+
+    def apply(self, items: Sequence[tuple[int, LedgerEvent]]) -> None:
+        """Applies events to every view; raises `ProjectionFailed` for the first view that cannot apply one."""
+        self._raise_first(self.projections, self.apply_batch(self.projections, items))
+
+    def _note(self, projections: Sequence[LedgerProjection], failed: Failed) -> None:
+        for projection in projections:
+            if projection.name in failed:
+                self._record_failure(projection, *failed[projection.name])
+        if self._failing:
+            self._recovered([p.name for p in projections if p.name not in failed])
+
+    def _raise_first(
+        self, projections: Sequence[LedgerProjection], failed: Failed, *, rebuilding: bool = False
+    ) -> None:
+        for projection in projections:
+            if projection.name in failed:
+                raise self._failed(projection, failed, rebuilding=rebuilding)
+
+    def _failed(self, projection: LedgerProjection, failed: Failed, *, rebuilding: bool) -> ProjectionFailed:
+        event_position, error = failed[projection.name]
+        position = projection.position(rebuilding=rebuilding)
+        failure = ViewFailure(projection.name, position, event_position, one_line(error), datetime.now(UTC), 1)
+        stopped = ProjectionFailed(failure, rebuilding=rebuilding)
+        stopped.__cause__ = error
+        return stopped
+
+    def _advance(
+        self, projections: Sequence[LedgerProjection], limit: int, *, rebuilding: bool = False
+    ) -> tuple[int, Failed]:
+        """Reads up to `limit` events after the lowest of these views and applies them; (events read, failures)."""
         after = min(projection.position(rebuilding=rebuilding) for projection in projections)
-        items = self.read(after, self.batch_size)
-        if items:
-            # One transaction for every view: one commit per batch, and each view's
-            # rows move together with its own tracking position.
+        try:
+            items = self.read(after, limit)
+        except UnreadableEvent as unreadable:
+            return 0, {
+                p.name: (unreadable.position, unreadable.error)
+                for p in projections
+                if p.position(rebuilding=rebuilding) < unreadable.position
+            }
+        if not items:
+            return 0, {}
+        failed = self.apply_batch(projections, items, rebuilding=rebuilding)
+        if len(failed) < len(projections) and not rebuilding:
+            self._notify_advanced()
+        return len(items), failed
+
+    def apply_batch(
+        self,
+        projections: Sequence[LedgerProjection],
+        items: Sequence[tuple[int, LedgerEvent]],
+        *,
+        rebuilding: bool = False,
+    ) -> Failed:
+        """Applies events to these views, each moving its position with its rows; returns the views that could not.
+
+        All views in one transaction first (one commit per batch). If that fails
+        for any reason but the store being away, each view is applied alone, and
+        one that still fails applies the longest run of events it can, so that it
+        stops exactly before the event it cannot apply.
+        """
+        try:
             with paused_gc(), self.view.transaction() as cursor:
                 if rebuilding:
                     # Another process may have swapped a rebuilt view in meanwhile.
@@ -143,10 +474,50 @@ class Projections:
                     projections = [p for p in projections if self._has_fresh_tables(cursor, p)]
                 for projection in projections:
                     projection.apply(cursor, items, rebuilding=rebuilding)
-        if items and not rebuilding:
-            with self._advanced:
-                self._advanced.notify_all()
-        return len(items) if projections else 0
+        except Exception as error:
+            self._forget_rows(projections, rebuilding=rebuilding)
+            if store_unavailable(error):
+                raise
+        else:
+            return {}
+        failed: Failed = {}
+        for projection in projections:
+            failure = self._apply_alone(projection, items, rebuilding=rebuilding)
+            if failure is not None:
+                failed[projection.name] = failure
+        return failed
+
+    def _apply_alone(
+        self, projection: LedgerProjection, items: Sequence[tuple[int, LedgerEvent]], *, rebuilding: bool
+    ) -> tuple[int, BaseException] | None:
+        """Applies events to one view in its own transactions, halving the run that fails down to the one event."""
+        remaining = list(items)
+        size = len(remaining)
+        while remaining:
+            part = remaining[:size]
+            try:
+                with paused_gc(), self.view.transaction() as cursor:
+                    if rebuilding:
+                        self.view.lock_schema(cursor)
+                        if not self._has_fresh_tables(cursor, projection):
+                            return None
+                    projection.apply(cursor, part, rebuilding=rebuilding)
+            except Exception as error:
+                self._forget_rows([projection], rebuilding=rebuilding)
+                if store_unavailable(error):
+                    raise
+                if len(part) == 1:
+                    return part[0][0], error
+                size = len(part) // 2
+                continue
+            remaining = remaining[len(part) :]
+        return None
+
+    @staticmethod
+    def _forget_rows(projections: Sequence[LedgerProjection], *, rebuilding: bool) -> None:
+        # The handlers changed cached rows before the transaction rolled back: read them afresh.
+        for projection in projections:
+            projection.caches[NEXT if rebuilding else ""].reset()
 
     def _rebuilding(self) -> list[LedgerProjection]:
         """The projections whose fresh tables are still beside the live ones (not yet swapped in)."""
@@ -157,16 +528,31 @@ class Projections:
         return self.view.table_exists(cursor, projection.tables[0].name + NEXT)
 
     def catch_up(self, progress: Progress | None = None, *, rebuilding: bool = False) -> int:
-        """Processes batches until the views reach the head of the log as it was when called."""
+        """Processes batches until the views reach the head of the log as it was when called.
+
+        A view that cannot apply an event stops just before it while the others
+        go on to the head; then `ProjectionFailed` is raised for the first such view.
+        """
         head = self.head()
+        stopped: dict[str, ProjectionFailed] = {}
         while True:
-            count = self.run_once(rebuilding=rebuilding)
-            following = (self._rebuilding() if rebuilding else self.projections) or self.projections
-            reached = min(projection.position(rebuilding=rebuilding) for projection in following)
+            views = self._rebuilding() if rebuilding else self.projections
+            following = [p for p in views if p.name not in stopped]
+            count = 0
+            if following:
+                count, failed = self._advance(following, self.batch_size, rebuilding=rebuilding)
+                for projection in following:
+                    if projection.name in failed:
+                        stopped[projection.name] = self._failed(projection, failed, rebuilding=rebuilding)
+            shown = [p for p in views if p.name not in stopped] or views or self.projections
+            reached = min(projection.position(rebuilding=rebuilding) for projection in shown)
             if progress is not None:
                 progress(reached, max(head, reached))
             if count == 0 or reached >= head:
-                return reached
+                break
+        if stopped:
+            raise next(iter(stopped.values()))
+        return reached
 
     # -- rebuilding --
 
@@ -184,8 +570,7 @@ class Projections:
         self.catch_up(progress, rebuilding=True)
         for projection in self.projections:
             self._swap(projection)
-        with self._advanced:
-            self._advanced.notify_all()
+        self._notify_advanced()
         return self.position()  # the rebuilt views', swapped in here or by another process
 
     def _swap(self, projection: LedgerProjection) -> None:
@@ -274,16 +659,29 @@ class ProjectionRunner:
         return self.projections.wait(position, timeout)
 
     def _loop(self) -> None:
+        backoff = Backoff()
+        attempts = 0
+        logged = ""
         while not self._stopping.is_set():
             self._more.clear()
             try:
                 count = self.projections.run_once()
-            except Exception as error:  # the store may be away for a while: keep trying
+            except Exception as error:
                 self.error = error
-                log.warning("Projection runner could not process a batch: %s", error)
-                self._stopping.wait(self.poll_interval)
+                if store_unavailable(error):  # the store may be away for a while: keep trying
+                    log.warning("Projection runner could not process a batch: %s", error)
+                    self._stopping.wait(self.poll_interval)
+                    continue
+                # Not the views' failure (those are noted and retried per view): back off, and say it once.
+                attempts += 1
+                if one_line(error) != logged:
+                    logged = one_line(error)
+                    log.error("Projection runner failed; trying again with a growing back-off", exc_info=error)
+                self._stopping.wait(backoff.delay(attempts))
                 continue
             self.error = None
+            attempts = 0
+            logged = ""
             if count and self.after_batch is not None:
                 try:
                     self.after_batch()

@@ -282,15 +282,22 @@ def in_flight(server: Server, headers: dict[str, str]) -> float:
 
 
 def test_sigterm_lets_a_request_in_flight_finish_with_its_whole_answer(database_url: str, tmp_path: Path) -> None:
-    server = start_server(database_url, tmp_path)
+    # No projections anywhere: a written position stays unreached.
+    server = start_server(database_url, tmp_path, "--no-projections")
     server.wait_until_healthy()
     headers = bearer(add_token(server.env, server.cwd, "manager", "graceful-manager"))
     answers: list[httpx.Response] = []
+    written = httpx.post(
+        f"{server.base_url}/v1/account-managers",
+        json={"name": "Ann Lee", "email": "ann.graceful@example.com"},
+        headers=headers,
+        timeout=30,
+    ).json()["position"]
 
     def slow_read() -> None:
-        # A read that waits for a position nobody will write: the server answers 503 after its wait.
+        # A read that waits for a position the views never reach: the server answers 503 after its wait.
         answers.append(
-            httpx.get(f"{server.base_url}/v1/workload", params={"min_position": 10**9}, headers=headers, timeout=30)
+            httpx.get(f"{server.base_url}/v1/workload", params={"min_position": written}, headers=headers, timeout=30)
         )
 
     reader = threading.Thread(target=slow_read)
