@@ -35,7 +35,7 @@ LATEST_MOMENT = datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 MONEY_BOUND = Decimal("10000000000")
 """Amounts are below ten billion (at most 9,999,999,999.99): above any single contract, quota, salary or gift an
-account manager records, yet small enough that nine hundred thousand of them summed in whole cents still fit the
+account manager records, yet small enough that more than nine million of them summed in whole cents still fit the
 64-bit integers both stores add with."""
 RATE_BOUND = Decimal(10)
 """Rates and thresholds are at most 10 (1,000 %), with at most six decimal places."""
