@@ -19,7 +19,7 @@ from api.middleware import (
     RequestMetrics,
     UnexpectedErrors,
 )
-from api.routes import account_managers, audit, compliance, me, operations, relationships, workload
+from api.routes import account_managers, audit, compliance, corrections, me, operations, relationships, tokens, workload
 from api.security_headers import SecurityHeaders
 from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
 from infrastructure.settings import Settings
@@ -73,9 +73,11 @@ def create_app(
         account_managers.router,
         workload.router,
         relationships.router,
+        corrections.router,
         compliance.router,
         audit.router,
         me.router,
+        tokens.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(operations.router)

@@ -28,6 +28,7 @@ from api.problems import (
     store_unavailable,
 )
 from infrastructure.idempotency import Claim, StoredResponse, claimed_key, request_hash
+from infrastructure.tokens import TokenRefused
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +161,9 @@ _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 
 
 class Authentication:
-    """Every request but /health, /docs and /openapi.json needs a known bearer token: 401 otherwise, before
-    anything else about the request (its body included) is looked at. The principal goes in the request's state."""
+    """Every request but /health, /docs and /openapi.json needs a bearer token that can act: 401 otherwise (its
+    detail says whether the token is unknown, revoked, expired or its account manager deactivated), before anything
+    else about the request (its body included) is looked at. The principal goes in the request's state."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -180,17 +182,12 @@ class Authentication:
             )
             return
         system = scope["app"].state.system
-        found = await _from_store(send, system.tokens.principal, match.group(1))
-        if found is _ANSWERED:
+        try:
+            principal = await _from_store(send, system.tokens.authenticate, match.group(1))
+        except TokenRefused as refused:  # unknown, revoked, expired, or its account manager deactivated
+            await _send_problem(send, "unauthenticated", refused.detail, headers={"www-authenticate": "Bearer"})
             return
-        principal = found
-        if principal is None:
-            await _send_problem(
-                send,
-                "unauthenticated",
-                "That token is not known to this ledger.",
-                headers={"www-authenticate": "Bearer"},
-            )
+        if principal is _ANSWERED:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

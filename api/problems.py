@@ -26,6 +26,7 @@ STATUS_OF_CODE = {
     "not_found": 404,
     "rule_violation": 409,
     "gift_limit_exceeded": 409,
+    "likely_same_recipient": 409,
     "version_conflict": 409,
     "idempotency_in_progress": 409,
     "already_stored": 409,
@@ -42,6 +43,7 @@ TITLES = {
     "not_found": "Not found",
     "rule_violation": "Refused by a rule of the ledger",
     "gift_limit_exceeded": "Gift limit exceeded",
+    "likely_same_recipient": "The recipient looks like someone already known",
     "version_conflict": "A concurrent write won",
     "idempotency_in_progress": "A request with this Idempotency-Key is still running",
     "already_stored": "A request with this Idempotency-Key was stored; its answer was lost",
@@ -59,6 +61,13 @@ class FieldError(BaseModel):
     message: str
 
 
+class CandidatePublic(BaseModel):
+    recipient_id: str
+    name: str
+    employer: str
+    similarity: int = Field(description="How alike the names and employers are, 0-100.")
+
+
 class ProblemPublic(BaseModel):
     """An error (RFC 9457): `code` is stable; some codes add fields (`errors`, the gift figures)."""
 
@@ -72,6 +81,10 @@ class ProblemPublic(BaseModel):
     counted_this_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     headroom: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     limit_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
+    candidates: list[CandidatePublic] | None = Field(
+        default=None,
+        description="With `likely_same_recipient`: the known recipients this one resembles, closest first.",
+    )
     position: int | None = Field(
         default=None, description="With `already_stored`: the position the first request's events were stored up to."
     )

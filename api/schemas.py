@@ -12,7 +12,7 @@ takes is exactly what a new fact may hold.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
@@ -28,6 +28,7 @@ from domain.values import (
     IntroductionOutcome,
     LimitYearKind,
     Name,
+    Role,
     StaffRole,
     Text,
     Tier,
@@ -186,19 +187,31 @@ class ContractTermination(Body):
 
 
 class GiftRecipientIn(Body):
+    """A person a gift names. Someone new who resembles known recipients is refused (`likely_same_recipient`)
+    until `recipient_id` says which one they are, or `distinct_from` lists those they are not."""
+
     name: Name
     employer: Name
+    recipient_id: UUID | None = Field(default=None, description="This is that known recipient.")
+    distinct_from: Annotated[list[UUID], Field(max_length=50)] = Field(
+        default_factory=list, description="This is someone new, not any of these look-alikes (recorded)."
+    )
 
 
 class GiftCreate(Body):
     recipient: GiftRecipientIn
+    shared_with: Annotated[list[GiftRecipientIn], Field(max_length=99)] = Field(
+        default_factory=list, description="Everyone else who shares the gift; each is held to their own limit."
+    )
     description: Text
     given_on: Day
     category: GiftCategory
     cost: MoneyText
     market_value: MoneyText | None = None
     face_value: MoneyText | None = None
-    recipients_count: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    recipients_count: Annotated[StrictInt, Field(ge=1, le=100)] | None = Field(
+        default=None, description="How many share the gift; if sent, 1 + the number named in `shared_with`."
+    )
     representative_attended: StrictBool = False
 
 
@@ -219,11 +232,42 @@ class CorrectionCreate(Body):
 class GiftLimitCreate(Body):
     effective_from: Day
     amount: MoneyText
+    reason: Text | None = Field(default=None, description="Why; required when `effective_from` is before today.")
+
+
+class RecipientMergeCreate(Body):
+    absorbed_id: UUID = Field(description="The recipient found to be the same person; their gifts count here.")
+    reason: Text
+
+
+class ReviewThresholdSet(Body):
+    amount: MoneyText
 
 
 class LimitYearSet(Body):
     kind: LimitYearKind
     start_month: Annotated[StrictInt, Field(ge=1, le=12)] | None = None
+
+
+TokenName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._@:-]+$",
+        description="1 to 100 characters of `A-Z a-z 0-9 . _ - @ :`; the `actor_id` on every event the token stores.",
+        examples=["ann.lee@crm"],
+    ),
+]
+
+
+class TokenCreate(Body):
+    """A new API token: its name is never reused, even after revocation."""
+
+    name: TokenName
+    role: Role
+    account_manager_id: UUID | None = Field(default=None, description="For (and only for) an account_manager token.")
+    expires_at: Moment | None = Field(default=None, description="When the token stops working (RFC 3339, future).")
 
 
 # -- responses -----------------------------------------------------------------
@@ -251,6 +295,9 @@ class GiftCommandPublic(CommandPublic):
     gift_id: UUID
     recipient_id: UUID
     counted_value: str
+    shared_with: list[UUID] = Field(
+        default_factory=list, description="The recipient ids of the others who share the gift, in the order named."
+    )
 
 
 class Page(BaseModel, Generic[T]):
@@ -398,6 +445,7 @@ class LimitYearPublic(BaseModel):
 class GiftPolicyPublic(BaseModel):
     limit_schedule: list[LimitChangePublic]
     limit_year: LimitYearPublic
+    review_threshold: str = Field(description="An uncounted gift costing more than this is a `review` exception.")
     version: int
 
 
@@ -414,6 +462,11 @@ class RegisteredGiftPublic(BaseModel):
     limit_year: str | None
 
 
+class SpellingPublic(BaseModel):
+    name: str
+    employer: str
+
+
 class RecipientYearPublic(BaseModel):
     recipient_id: UUID
     name: str
@@ -422,11 +475,21 @@ class RecipientYearPublic(BaseModel):
     counted_total: str
     limit: str
     headroom: str
+    status: str = Field(
+        description="`breach` (a gift over the limit in force now), `near_limit` (past 80 % of it), or `ok`."
+    )
+    spellings: list[SpellingPublic] = Field(
+        default_factory=list, description="Every name and employer gifts gave this person (merged ones included)."
+    )
+    absorbed: list[UUID] = Field(default_factory=list, description="Recipients merged into this one.")
+    distinct_from: list[UUID] = Field(
+        default_factory=list, description="Look-alike recipients a giver declared this person is not."
+    )
     gifts: list[RegisteredGiftPublic]
 
 
 class GiftExceptionPublic(BaseModel):
-    kind: str = Field(description="`near_limit` or `split`.")
+    kind: str = Field(description="`breach`, `near_limit`, `split` or `review`.")
     recipient_id: UUID
     name: str
     employer: str
@@ -457,6 +520,24 @@ class SealPublic(BaseModel):
     sealed_at: str
 
 
+class SealRecordPublic(BaseModel):
+    """A seal or key rotation, with everything an outside verifier needs to check it."""
+
+    kind: str = Field(description="`seal`, or `rotation` (a seal that hands over to a new key).")
+    position: int = Field(description="The log is sealed up to this global position.")
+    size: int = Field(description="How many events the log held up to `position`.")
+    root: str = Field(description="RFC 6962 Merkle root (hex) over the event hashes up to `position`.")
+    signature: str = Field(description="Ed25519 signature (hex) by `public_key`.")
+    public_key: str = Field(description="The signer's raw 32-byte Ed25519 public key (hex).")
+    key_fingerprint: str = Field(description="SHA-256 (hex) of `public_key`.")
+    sealed_at: str
+    new_public_key: str | None = Field(default=None, description="A rotation's new key (hex): it signs what follows.")
+    new_key_fingerprint: str | None = None
+    new_key_signature: str | None = Field(
+        default=None, description="A rotation's signature (hex) by the new key, of the same message."
+    )
+
+
 class VerificationPublic(BaseModel):
     """The result of recomputing every chain and seal."""
 
@@ -466,6 +547,18 @@ class VerificationPublic(BaseModel):
     first_bad_position: int | None
     last_seal: SealPublic | None = Field(default=None, description="The latest seal, if the log was ever sealed.")
     problems: list[str] = Field(description="What is wrong where (the first 100).")
+    rotations_checked: int = Field(default=0, description="Key rotations checked (each also a seal).")
+    key_fingerprint: str | None = Field(
+        default=None, description="SHA-256 (hex) of the first seal's public key: the key every seal is held to."
+    )
+    current_key_fingerprint: str | None = Field(
+        default=None, description="The key in force after the last valid rotation (the first key if none)."
+    )
+    key_confirmed: bool = Field(
+        default=False,
+        description="Whether the server's own signing key is one of the seals' keys (false: the seals vouch only "
+        "for themselves; check the fingerprint against the one you keep).",
+    )
 
 
 class MePublic(BaseModel):
@@ -491,3 +584,62 @@ class HealthPublic(BaseModel):
         description="Each view that cannot apply an event: `position` (where it stays), `event_position` "
         "(the event it cannot apply), `error`, `since` (RFC 3339) and `attempts`.",
     )
+
+
+class TokenPublic(BaseModel):
+    """A token as the ledger keeps it: never the secret or its hash."""
+
+    name: str
+    role: str
+    account_manager_id: UUID | None
+    created_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None = Field(description="The name of the principal (or `cli:<user>`) that revoked it.")
+    status: str = Field(description="`active`, `expired` or `revoked`.")
+
+
+class TokenIssuedPublic(BaseModel):
+    """A new token: `token` is shown in this answer only; the ledger keeps just its hash."""
+
+    name: str
+    role: str
+    account_manager_id: UUID | None
+    expires_at: datetime | None
+    token: str
+
+
+# -- correction requests ---------------------------------------------------------
+
+
+class CorrectionApproval(Body):
+    reason: Text | None = None
+
+
+class CorrectionCommandPublic(CommandPublic):
+    """A correction applied at once (`applied`), or stored as a request awaiting a manager (`requested`)."""
+
+    status: str = Field(description="`applied` (201) or `requested` (202: nothing changes until approved).")
+    request_id: UUID | None = Field(default=None, description="The request to approve or reject, when `requested`.")
+
+
+class CorrectionRequestPublic(BaseModel):
+    """A correction an account manager asked for, and what became of it."""
+
+    request_id: UUID
+    relationship_id: UUID
+    client_name: str | None = None
+    status: str = Field(description="`open`, `approved` or `rejected`.")
+    corrects_version: int
+    corrected_type: str
+    target: str | None
+    reason: str
+    changes: dict[str, Any]
+    requested_by: UUID = Field(description="The account manager who asked.")
+    requester_id: str = Field(description="The actor id stored on the request.")
+    requested_at: str
+    requested_version: int
+    decided_at: str | None
+    decided_by: str | None = Field(description="The actor id of the manager or admin who decided.")
+    decided_version: int | None
+    decision_reason: str | None

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import AfterValidator, BaseModel, field_validator
 
 from domain.errors import RuleViolation
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
@@ -54,13 +54,13 @@ class CompensationPlan(Frozen):
     bonus_threshold: Rate
     bonus_amount: NonNegativeMoney
 
-    @model_validator(mode="after")
-    def _rates_are_fractions(self) -> CompensationPlan:
-        for name in ("commission_rate", "accelerator_rate"):
-            if getattr(self, name) > 1:
-                msg = f"{name} is a fraction of signed value and must be at most 1"
-                raise ValueError(msg)
-        return self
+    @field_validator("commission_rate", "accelerator_rate")
+    @classmethod
+    def _a_fraction(cls, rate: Decimal) -> Decimal:
+        if rate > 1:
+            msg = "is a fraction of signed value and must be at most 1"
+            raise ValueError(msg)
+        return rate
 
 
 class Registered(LedgerCreated):

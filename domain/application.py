@@ -8,25 +8,45 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import Notification, RecordConflictError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from domain.account_manager import AccountManager, CompensationPlan
 from domain.compliance_policy import POLICY_ID, CompliancePolicy
-from domain.errors import InvalidInput, NotFound, PreconditionFailed, VersionConflict
-from domain.gift_recipient import GiftRecipient
+from domain.errors import (
+    Candidate,
+    Forbidden,
+    InvalidInput,
+    LikelySameRecipient,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    VersionConflict,
+)
+from domain.gift_recipient import GiftRecipient, RecipientRegistered, Spelling
 from domain.gift_rule import counted_value
 from domain.mapper import PydanticMapper
 from domain.model import LedgerAggregate, LedgerEvent, LedgerSnapshot, StaleSnapshotError, validation_failure
-from domain.permissions import Action, check_allowed
-from domain.relationship import ClientRelationship, ContactLogged, Recipient, StaffMember
+from domain.permissions import Action, check_allowed, check_may_correct_signing, needs_approval
+from domain.recipient_index import INDEX_ID, IndexEntry, RecipientIndex
+from domain.relationship import (
+    ClientRelationship,
+    ContactLogged,
+    ContractSigned,
+    EntertainmentProvided,
+    GiftShare,
+    Recipient,
+    StaffMember,
+    moves_pay,
+)
 from domain.values import (
     Audit,
     BusinessDate,
@@ -41,12 +61,18 @@ from domain.values import (
     Role,
     Text,
     Tier,
+    utc_now,
 )
 
 log = logging.getLogger(__name__)
 
 TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
 T = TypeVar("T")
+
+FIRM_TIMEZONE: tzinfo = ZoneInfo("America/New_York")
+"""The firm's time zone unless told otherwise (`LEDGER_FIRM_TIMEZONE`): a US broker-dealer's, as FINRA's."""
+DATE_TOLERANCE = timedelta(days=1)
+"""How far past today a gift, an entertainment or a signing may be dated: a day, for clocks and time zones."""
 
 SYSTEM = Principal(id="system:ledger", role=Role.ADMIN)
 """The principal of what the ledger does by itself (establishing the default gift policy)."""
@@ -72,25 +98,141 @@ class ContractProposedResult(CommandResult):
 
 
 @dataclass(frozen=True)
+class CorrectionResult(CommandResult):
+    request_id: UUID | None = None
+    """Set when the correction was only stored as a request, awaiting a manager's approval."""
+
+
+@dataclass(frozen=True)
 class GiftResult(CommandResult):
     gift_id: UUID
     recipient_id: UUID
     counted_value: Decimal
+    shared_recipient_ids: tuple[UUID, ...] = ()
+
+
+class NamedRecipient(Frozen):
+    """A person a gift names, as typed; optionally which known recipient they are, or which look-alikes they are not."""
+
+    name: Name
+    employer: Name
+    recipient_id: UUID | None = None
+    distinct_from: Annotated[list[UUID], Field(max_length=50)] = []
 
 
 class GiftDetails(Frozen):
     """A gift as a command gives it, validated before it is valued."""
 
-    recipient_name: Name
-    recipient_employer: Name
+    recipient: NamedRecipient
+    shared_with: Annotated[list[NamedRecipient], Field(max_length=99)] = []
     description: Text
     given_on: BusinessDate
     category: GiftCategory
     cost: PositiveMoney
     market_value: NonNegativeMoney | None = None
     face_value: NonNegativeMoney | None = None
-    recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
+    recipients_count: Annotated[int, Field(ge=1, le=100)] | None = None
     representative_attended: bool = False
+
+    @model_validator(mode="after")
+    def _everyone_named(self) -> GiftDetails:
+        named = 1 + len(self.shared_with)
+        if self.recipients_count is not None and self.recipients_count != named:
+            msg = (
+                f"recipients_count: {self.recipients_count} people share the gift, but {named} are named; "
+                "name each person who shares it in shared_with"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def head_count(self) -> int:
+        """How many people share the gift: the recipient and everyone in `shared_with`."""
+        return 1 + len(self.shared_with)
+
+
+class _RecipientFinder:
+    """Finds the recipient a gift names, within one attempt of a command: by the id the caller gives, by identity
+    key, or, for someone new, registers them after checking the index for look-alikes."""
+
+    def __init__(self, ledger: Ledger, audit: Audit) -> None:
+        self.ledger = ledger
+        self.audit = audit
+        self._index: RecipientIndex | None = None
+        self._registered: dict[UUID, GiftRecipient] = {}
+
+    def find(self, named: NamedRecipient) -> GiftRecipient:
+        if named.recipient_id is not None:
+            return self._current(named.recipient_id)
+        with contextlib.suppress(NotFound):
+            return self._current(GiftRecipient.id_for(named.name, named.employer))
+        index = self.index()
+        known = index.exact(named.name, named.employer)
+        if known is not None:  # registered before identity keys, under another id
+            return self._current(known)
+        unknown = sorted(set(named.distinct_from) - {entry.recipient_id for entry in index.entries})
+        if unknown:
+            message = f"names no known recipient: {', '.join(map(str, unknown))}"
+            raise InvalidInput(
+                f"Invalid input: distinct_from: {message}", [{"field": "distinct_from", "message": message}]
+            )
+        likely = index.likely(named.name, named.employer, except_for=named.distinct_from)
+        if likely:
+            names = "; ".join(f"{m.recipient.name} ({m.recipient.employer})" for m in likely[:5])
+            msg = (
+                f"{named.name} ({named.employer}) is not a known recipient, but closely resembles {names}. "
+                "Send recipient_id to give to one of them, or distinct_from with their ids to record that this "
+                "is someone else."
+            )
+            raise LikelySameRecipient(
+                msg,
+                [
+                    Candidate(
+                        str(m.recipient.recipient_id),
+                        m.recipient.name,
+                        m.recipient.employer,
+                        round(min(m.name_score, m.employer_score)),
+                    )
+                    for m in likely[:10]
+                ],
+            )
+        recipient = GiftRecipient.register(
+            self.audit, name=named.name, employer=named.employer, distinct_from=named.distinct_from
+        )
+        index.add(
+            self.audit,
+            recipient_id=recipient.id,
+            name=recipient.name,
+            employer=recipient.employer,
+            distinct_from=named.distinct_from,
+        )
+        self._registered[recipient.id] = recipient
+        return recipient
+
+    def _current(self, recipient_id: UUID) -> GiftRecipient:
+        registered = self._registered.get(recipient_id)
+        return registered if registered is not None else self.ledger.current_recipient(recipient_id)
+
+    def index(self) -> RecipientIndex:
+        if self._index is None:
+            self._index = self.ledger.recipient_index(self.audit.correlation_id)
+        return self._index
+
+    def changed(self) -> list[RecipientIndex]:
+        """The index, if this attempt registered anyone (saved with the gift, so registrations are serialised)."""
+        return [self._index] if self._index is not None and self._index.pending_events else []
+
+
+_POSITIVE_MONEY: TypeAdapter[Decimal] = TypeAdapter(PositiveMoney)
+
+
+def _positive_amount(value: Decimal | str) -> Decimal:
+    """An `amount` as a new fact may hold it, or the validation error naming the field."""
+    try:
+        return _POSITIVE_MONEY.validate_python(value)
+    except ValidationError as error:
+        message = error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"Invalid input: amount: {message}", [{"field": "amount", "message": message}]) from None
 
 
 def project(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -122,15 +264,40 @@ class Ledger(Application[UUID]):
     name = "Ledger"
     env: ClassVar[dict[str, str]] = {"MAPPER_TOPIC": get_topic(PydanticMapper)}
     snapshot_class = LedgerSnapshot
-    snapshotting_intervals: ClassVar = {ClientRelationship: 100, GiftRecipient: 100, AccountManager: 100}
+    snapshotting_intervals: ClassVar = {
+        ClientRelationship: 100,
+        GiftRecipient: 100,
+        AccountManager: 100,
+        RecipientIndex: 100,
+    }
 
     max_attempts = 12
     """How often a command that lost an optimistic-concurrency race is re-run before it gives up."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        firm_timezone: tzinfo = FIRM_TIMEZONE,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         super().__init__(env)
         self.on_saved: list[Callable[[int, int], None]] = []
         """Called after each save with the last position and the number of events stored."""
+        self.firm_timezone = firm_timezone
+        """Where the firm's days begin and end: "today" for the rule that nothing is dated after it."""
+        self.clock = clock
+
+    def today(self) -> date:
+        """Today's date in the firm's time zone."""
+        return self.clock().astimezone(self.firm_timezone).date()
+
+    def check_not_after_today(self, field: str, day: date) -> None:
+        """Refuses a business date after today in the firm's time zone, allowing one day for clocks and zones."""
+        latest = self.today() + DATE_TOLERANCE
+        if day > latest:
+            message = f"cannot be after {latest} (today in the firm's time zone, with one day of tolerance)"
+            raise InvalidInput(f"Invalid input: {field}: {message}", [{"field": field, "message": message}])
 
     # -- account managers --
 
@@ -201,6 +368,7 @@ class Ledger(Application[UUID]):
         account_manager_id: UUID,
     ) -> CommandResult:
         check_allowed(audit.principal, Action.OPEN_RELATIONSHIP, account_manager_id=account_manager_id)
+        self._check_acting_manager_active(audit)
         manager = self._load(AccountManager, account_manager_id)
         relationship = ClientRelationship.open(
             audit,
@@ -365,6 +533,7 @@ class Ledger(Application[UUID]):
         signed_on: date,
         expected_version: int | None = None,
     ) -> CommandResult:
+        self.check_not_after_today("signed_on", signed_on)
         return self._on_relationship(
             audit,
             relationship_id,
@@ -402,16 +571,25 @@ class Ledger(Application[UUID]):
         cost: Decimal | str,
         market_value: Decimal | str | None = None,
         face_value: Decimal | str | None = None,
-        recipients_count: int = 1,
+        recipients_count: int | None = None,
         representative_attended: bool = False,
+        recipient_id: UUID | None = None,
+        distinct_from: Sequence[UUID] = (),
+        shared_with: Sequence[NamedRecipient | dict[str, Any]] = (),
         expected_version: int | None = None,
     ) -> GiftResult:
-        """Values the gift, checks it against the recipient's limit, and stores both sides in one transaction."""
+        """Values the gift, checks it against the limit of everyone who receives it, and stores every side in one
+        transaction. A gift shared by several people names each of them (`shared_with`)."""
         gift = self._validated(
             GiftDetails,
             {
-                "recipient_name": recipient_name,
-                "recipient_employer": recipient_employer,
+                "recipient": {
+                    "name": recipient_name,
+                    "employer": recipient_employer,
+                    "recipient_id": recipient_id,
+                    "distinct_from": list(distinct_from),
+                },
+                "shared_with": list(shared_with),
                 "description": description,
                 "given_on": given_on,
                 "category": category,
@@ -422,52 +600,96 @@ class Ledger(Application[UUID]):
                 "representative_attended": representative_attended,
             },
         )
+        self.check_not_after_today("given_on", gift.given_on)
         value = counted_value(
             category=gift.category,
             cost=gift.cost,
             market_value=gift.market_value,
             face_value=gift.face_value,
-            recipients_count=gift.recipients_count,
+            recipients_count=gift.head_count,
             representative_attended=gift.representative_attended,
         )
         gift_id = uuid4()
-        recipient_id = GiftRecipient.id_for(gift.recipient_name, gift.recipient_employer)
+        share_ids = [uuid5(gift_id, str(number)) for number in range(1, gift.head_count)]
 
         def attempt() -> GiftResult:
             relationship = self._load(ClientRelationship, relationship_id, expected_version)
             check_allowed(
                 audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
             )
+            self._check_acting_manager_active(audit)
             relationship.check_open()
             policy = self.gift_policy()
-            try:
-                recipient = self._load(GiftRecipient, recipient_id)
-            except NotFound:
-                recipient = GiftRecipient.register(audit, name=gift.recipient_name, employer=gift.recipient_employer)
-            recipient.receive_gift(
-                audit,
-                gift_id=gift_id,
-                relationship_id=relationship.id,
-                given_on=gift.given_on,
-                counted_value=value,
-                policy=policy,
-            )
+            finder = _RecipientFinder(self, audit)
+            people = [finder.find(named) for named in (gift.recipient, *gift.shared_with)]
+            if len({person.id for person in people}) < len(people):
+                message = "names one person twice: each person shares a gift once"
+                raise InvalidInput(
+                    f"Invalid input: shared_with: {message}", [{"field": "shared_with", "message": message}]
+                )
+            for person, named, received_id in zip(
+                people, (gift.recipient, *gift.shared_with), (gift_id, *share_ids), strict=True
+            ):
+                person.receive_gift(
+                    audit,
+                    gift_id=received_id,
+                    relationship_id=relationship.id,
+                    given_on=gift.given_on,
+                    counted_value=value,
+                    policy=policy,
+                    spelled_as=Spelling(name=named.name, employer=named.employer),
+                )
             relationship.give_gift(
                 audit,
                 gift_id=gift_id,
-                recipient=Recipient(recipient_id=recipient_id, name=recipient.name, employer=recipient.employer),
+                recipient=Recipient(
+                    recipient_id=people[0].id, name=gift.recipient.name, employer=gift.recipient.employer
+                ),
+                shared_with=[
+                    GiftShare(
+                        share_id=share_id,
+                        recipient=Recipient(recipient_id=person.id, name=named.name, employer=named.employer),
+                    )
+                    for share_id, person, named in zip(share_ids, people[1:], gift.shared_with, strict=True)
+                ],
                 description=gift.description,
                 given_on=gift.given_on,
                 category=gift.category,
                 cost=gift.cost,
                 market_value=gift.market_value,
                 face_value=gift.face_value,
-                recipients_count=gift.recipients_count,
+                recipients_count=gift.head_count,
                 representative_attended=gift.representative_attended,
                 counted_value=value,
             )
-            result = self._result(relationship, self.save(relationship, recipient, policy))
-            return GiftResult(**vars(result), gift_id=gift_id, recipient_id=recipient_id, counted_value=value)
+            result = self._result(relationship, self.save(relationship, *people, policy, *finder.changed()))
+            return GiftResult(
+                **vars(result),
+                gift_id=gift_id,
+                recipient_id=people[0].id,
+                counted_value=value,
+                shared_recipient_ids=tuple(person.id for person in people[1:]),
+            )
+
+        return self._retrying(attempt)
+
+    def merge_recipients(
+        self, audit: Audit, survivor_id: UUID, *, absorbed_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """Counts the absorbed recipient's gifts as the survivor's from now on (compliance): the same person.
+
+        No stored gift changes; a limit year the two together are over shows as a breach.
+        """
+        check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
+        if not reason.strip():
+            message = "must say why the two are one person"
+            raise InvalidInput(f"Invalid input: reason: {message}", [{"field": "reason", "message": message}])
+
+        def attempt() -> CommandResult:
+            survivor = self._load(GiftRecipient, survivor_id, expected_version)
+            absorbed = self._load(GiftRecipient, absorbed_id)
+            survivor.absorb(audit, other=absorbed, reason=reason)
+            return self._result(survivor, self.save(survivor, absorbed))
 
         return self._retrying(attempt)
 
@@ -483,6 +705,7 @@ class Ledger(Application[UUID]):
         representative_attended: bool,
         expected_version: int | None = None,
     ) -> CommandResult:
+        self.check_not_after_today("occurred_on", occurred_on)
         return self._on_relationship(
             audit,
             relationship_id,
@@ -506,13 +729,80 @@ class Ledger(Application[UUID]):
         reason: str,
         changes: dict[str, Any],
         expected_version: int | None = None,
-    ) -> CommandResult:
+    ) -> CorrectionResult:
+        """Applies a correction at once, or, for an account manager's that moves pay, stores it as a request."""
+        request_ids: list[UUID | None] = []
+
         def correct(relationship: ClientRelationship) -> None:
             original = self._event_at(relationship, corrects_version)
+            if isinstance(original, ContractSigned):
+                check_may_correct_signing(audit.principal, original.credited_account_manager_id)
+            self._check_corrected_dates(original, changes)
+            if needs_approval(audit.principal, moves_pay=moves_pay(original, changes)):
+                assert audit.principal.account_manager_id is not None  # checked by check_allowed
+                request_ids.append(
+                    relationship.request_correction(
+                        audit,
+                        original=original,
+                        reason=reason,
+                        changes=changes,
+                        requested_by=audit.principal.account_manager_id,
+                    )
+                )
+                return
+            request_ids.append(None)
             history = self.history(relationship_id) if isinstance(original, ContactLogged) else ()
             relationship.correct_entry(audit, original=original, reason=reason, changes=changes, history=history)
 
-        return self._on_relationship(audit, relationship_id, expected_version, correct)
+        result = self._on_relationship(audit, relationship_id, expected_version, correct)
+        return CorrectionResult(**vars(result), request_id=request_ids[-1])
+
+    def approve_correction(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        request_id: UUID,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Applies a requested correction, checked again against the relationship as it is now (managers, admins)."""
+        check_allowed(audit.principal, Action.DECIDE_CORRECTION)
+
+        def approve(relationship: ClientRelationship) -> None:
+            request = relationship.open_correction_request(request_id)
+            original = self._event_at(relationship, request.corrects_version)
+            relationship.approve_correction(
+                audit, request_id=request_id, original=original, history=self.history(relationship_id), reason=reason
+            )
+
+        return self._on_relationship(audit, relationship_id, expected_version, approve)
+
+    def reject_correction(
+        self,
+        audit: Audit,
+        relationship_id: UUID,
+        request_id: UUID,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Closes a correction request without applying it (managers, admins)."""
+        check_allowed(audit.principal, Action.DECIDE_CORRECTION)
+        return self._on_relationship(
+            audit,
+            relationship_id,
+            expected_version,
+            lambda r: r.reject_correction(audit, request_id=request_id, reason=reason),
+        )
+
+    def _check_corrected_dates(self, original: LedgerEvent, changes: dict[str, Any]) -> None:
+        """A correction may not date a signing or an entertainment after today either."""
+        dated = {ContractSigned: "signed_on", EntertainmentProvided: "occurred_on"}.get(type(original))
+        if dated is None or dated not in changes:
+            return
+        corrected = ClientRelationship.validated_changes(original, {dated: changes[dated]})
+        self.check_not_after_today(f"changes.{dated}", date.fromisoformat(corrected[dated]))
 
     def close_relationship(
         self, audit: Audit, relationship_id: UUID, *, reason: str, expected_version: int | None = None
@@ -545,13 +835,23 @@ class Ledger(Application[UUID]):
                 self.save(policy)
 
     def schedule_gift_limit(
-        self, audit: Audit, *, effective_from: date, amount: Decimal | str, expected_version: int | None = None
+        self,
+        audit: Audit,
+        *,
+        effective_from: date,
+        amount: Decimal | str,
+        reason: str | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
+        """Sets the firm's gift limit from a date on: at most the regulatory limit, with a reason if in the past."""
         check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
+        amount = _positive_amount(amount)
 
         def attempt() -> CommandResult:
             policy = self._checked_version(self.gift_policy(), expected_version)
-            policy.schedule_limit(audit, effective_from=effective_from, amount=amount)
+            policy.schedule_limit(
+                audit, effective_from=effective_from, amount=amount, today=self.today(), reason=reason
+            )
             return self._result(policy, self.save(policy))
 
         return self._retrying(attempt)
@@ -569,6 +869,20 @@ class Ledger(Application[UUID]):
         def attempt() -> CommandResult:
             policy = self._checked_version(self.gift_policy(), expected_version)
             policy.set_limit_year(audit, kind=kind, start_month=start_month)
+            return self._result(policy, self.save(policy))
+
+        return self._retrying(attempt)
+
+    def set_review_threshold(
+        self, audit: Audit, *, amount: Decimal | str, expected_version: int | None = None
+    ) -> CommandResult:
+        """Sets the cost above which an uncounted gift (promotional, personal, …) is a review exception."""
+        check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
+        threshold = _positive_amount(amount)
+
+        def attempt() -> CommandResult:
+            policy = self._checked_version(self.gift_policy(), expected_version)
+            policy.set_review_threshold(audit, amount=threshold)
             return self._result(policy, self.save(policy))
 
         return self._retrying(attempt)
@@ -641,6 +955,38 @@ class Ledger(Application[UUID]):
     def gift_recipient(self, recipient_id: UUID) -> GiftRecipient:
         return self._load(GiftRecipient, recipient_id)
 
+    def current_recipient(self, recipient_id: UUID) -> GiftRecipient:
+        """The recipient, or the one they were merged into (following merges to the end)."""
+        recipient = self._load(GiftRecipient, recipient_id)
+        for _ in range(100):
+            if recipient.merged_into is None:
+                return recipient
+            recipient = self._load(GiftRecipient, recipient.merged_into)
+        msg = f"Recipient {recipient_id} is merged in a loop."
+        raise RuleViolation(msg)
+
+    def recipient_index(self, correlation_id: str = "start-recipient-index") -> RecipientIndex:
+        """The index of every recipient; if there is none, started (not yet saved) by the ledger itself, under the
+        request's correlation id, from the recipients in the log."""
+        try:
+            return self._load(RecipientIndex, INDEX_ID)
+        except NotFound:
+            pass
+        entries: list[IndexEntry] = []
+        position = 0
+        while True:
+            found = self.recorder.select_notifications(
+                start=position + 1, limit=1000, topics=[RecipientRegistered.TOPIC]
+            )
+            for notification in found:
+                event = self.decode(notification)
+                assert isinstance(event, RecipientRegistered)
+                entries.append(IndexEntry.of(event.originator_id, event.name, event.employer))
+            if len(found) < 1000:
+                break
+            position = found[-1].id
+        return RecipientIndex.start(Audit(principal=SYSTEM, correlation_id=correlation_id), entries)
+
     # -- the machinery --
 
     def _on_relationship(
@@ -655,10 +1001,25 @@ class Ledger(Application[UUID]):
             check_allowed(
                 audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
             )
+            self._check_acting_manager_active(audit)
             command(relationship)
             return self._result(relationship, self.save(relationship))
 
         return self._retrying(attempt)
+
+    def _check_acting_manager_active(self, audit: Audit) -> None:
+        """Refuses a command by an account manager's principal once that account manager is deactivated (even
+        if their token was still accepted a moment ago)."""
+        manager_id = audit.principal.account_manager_id
+        if audit.principal.role is not Role.ACCOUNT_MANAGER or manager_id is None:
+            return
+        try:
+            active = self._load(AccountManager, manager_id).active
+        except NotFound:
+            active = False
+        if not active:
+            msg = f"Account manager {manager_id} is deactivated (or unknown): their principal can do nothing."
+            raise Forbidden(msg)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         # Optimistic concurrency: the loser of a race re-reads and re-checks every

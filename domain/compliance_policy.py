@@ -9,9 +9,10 @@ from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel
 
-from domain.gift_rule import FINRA_SCHEDULE, LimitChange, LimitYearPolicy
+from domain.errors import InvalidInput, RuleViolation
+from domain.gift_rule import FINRA_SCHEDULE, REGULATORY_SCHEDULE, LimitChange, LimitYearPolicy, limit_in_force
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
-from domain.values import Audit, BusinessDate, LimitYearKind, PositiveMoney
+from domain.values import Audit, BusinessDate, LimitYearKind, PositiveMoney, Reason, RecordedMoney
 
 POLICY_ID = uuid5(NAMESPACE_URL, "urn:ledger:compliance-policy")
 """There is one policy per ledger, always under this id."""
@@ -30,14 +31,22 @@ class PolicyEstablished(LedgerCreated):
     def apply(self, aggregate: Any) -> None:
         aggregate.limit_schedule = sorted(self.limit_schedule, key=lambda c: c.effective_from)
         aggregate.limit_year = self.limit_year
+        aggregate.review_threshold = DEFAULT_REVIEW_THRESHOLD
 
 
 class GiftLimitScheduled(LedgerEvent):
-    """From `effective_from` on, the limit is `amount` (replacing any change on that same day)."""
+    """From `effective_from` on, the limit is `amount` (replacing any change on that same day).
+
+    The firm may only lower the limit: `amount` is at most the regulatory limit in force on `effective_from`
+    (recorded beside it). A change effective before the day it was made (`retroactive`) carries its `reason`.
+    """
 
     TOPIC = "ledger:CompliancePolicy.GiftLimitScheduled"
     effective_from: BusinessDate
     amount: PositiveMoney
+    reason: Reason | None = None
+    regulatory_limit: RecordedMoney | None = None
+    retroactive: bool = False
 
     def apply(self, aggregate: Any) -> None:
         change = LimitChange(effective_from=self.effective_from, amount=self.amount)
@@ -52,18 +61,36 @@ class LimitYearPolicyChanged(LedgerEvent):
         aggregate.limit_year = self.limit_year
 
 
+class ReviewThresholdSet(LedgerEvent):
+    """Gifts that count nothing (promotional, personal, …) but cost more than `amount` are shown for review."""
+
+    TOPIC = "ledger:CompliancePolicy.ReviewThresholdSet"
+    amount: PositiveMoney
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.review_threshold = self.amount
+
+
+DEFAULT_REVIEW_THRESHOLD = Decimal("100.00")
+"""Until the firm sets its own, an uncounted gift costing more than this is a review exception."""
+
+
 class CompliancePolicy(LedgerAggregate):
-    """The gift-limit schedule and how a limit year is drawn; each change is an audited event."""
+    """The gift-limit schedule, how a limit year is drawn, and when an uncounted gift is reviewed; each change is
+    an audited event."""
 
     TOPIC = "ledger:CompliancePolicy"
+    snapshot_version = 2  # 2: State gained review_threshold
 
     class State(BaseModel):
         limit_schedule: list[LimitChange]
         limit_year: LimitYearPolicy
+        review_threshold: RecordedMoney
 
     if TYPE_CHECKING:  # the library turns class annotations into dataclass fields
         limit_schedule: list[LimitChange]
         limit_year: LimitYearPolicy
+        review_threshold: Decimal
 
     @classmethod
     def establish(cls, audit: Audit) -> CompliancePolicy:
@@ -76,8 +103,41 @@ class CompliancePolicy(LedgerAggregate):
             limit_year=LimitYearPolicy(),
         )
 
-    def schedule_limit(self, audit: Audit, *, effective_from: date, amount: Decimal | str) -> None:
-        self._record(GiftLimitScheduled, audit, effective_from=effective_from, amount=amount)
+    def schedule_limit(
+        self, audit: Audit, *, effective_from: date, amount: Decimal | str, today: date, reason: str | None = None
+    ) -> None:
+        """Sets the firm's limit from a date on: never above the regulatory limit then, and with a reason if that
+        date has passed (every recipient-year the change pushes over then shows as a breach)."""
+        begins = min(change.effective_from for change in REGULATORY_SCHEDULE)
+        if effective_from < begins:
+            message = f"must be on or after {begins}, when the regulatory gift limit begins"
+            raise InvalidInput(
+                f"Invalid input: effective_from: {message}", [{"field": "effective_from", "message": message}]
+            )
+        regulatory = limit_in_force(REGULATORY_SCHEDULE, effective_from)
+        if Decimal(amount) > regulatory:
+            msg = (
+                f"The firm's gift limit cannot be above the regulatory limit in force on {effective_from} "
+                f"(${regulatory}); the firm may only set a lower one."
+            )
+            raise RuleViolation(msg)
+        retroactive = effective_from < today
+        if retroactive and not (reason and reason.strip()):
+            message = f"a change effective in the past ({effective_from}, before today {today}) needs a reason"
+            raise InvalidInput(f"Invalid input: reason: {message}", [{"field": "reason", "message": message}])
+        self._record(
+            GiftLimitScheduled,
+            audit,
+            effective_from=effective_from,
+            amount=amount,
+            reason=reason,
+            regulatory_limit=regulatory,
+            retroactive=retroactive,
+        )
+
+    def set_review_threshold(self, audit: Audit, *, amount: Decimal | str) -> None:
+        """Sets the cost above which a gift that counts nothing is shown to compliance for review."""
+        self._record(ReviewThresholdSet, audit, amount=amount)
 
     def set_limit_year(self, audit: Audit, *, kind: LimitYearKind | str, start_month: int | None = None) -> None:
         self._record(

@@ -97,3 +97,27 @@ class GiftLimitExceeded(DomainError):
             "headroom": str(self.refusal.headroom),
             "limit_year": self.refusal.limit_year,
         }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An existing recipient a new one closely resembles."""
+
+    recipient_id: str
+    name: str
+    employer: str
+    similarity: int
+
+
+class LikelySameRecipient(DomainError):
+    """A gift names someone new who closely resembles recipients already known: the caller must say which one it
+    is (`recipient_id`) or that it is someone else (`distinct_from`)."""
+
+    code = "likely_same_recipient"
+
+    def __init__(self, message: str, candidates: list[Candidate]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+    def details(self) -> dict[str, Any]:
+        return {"candidates": [vars(candidate) for candidate in self.candidates]}

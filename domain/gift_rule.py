@@ -36,6 +36,8 @@ FINRA_SCHEDULE: tuple[LimitChange, ...] = (
     LimitChange(effective_from=date(1970, 1, 1), amount=Decimal("100.00")),
     LimitChange(effective_from=date(2026, 3, 30), amount=Decimal("300.00")),
 )
+REGULATORY_SCHEDULE = FINRA_SCHEDULE
+"""The regulator's limits: the firm's own schedule starts as this and may only go below it."""
 
 
 @dataclass(frozen=True)

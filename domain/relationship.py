@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from uuid import UUID, uuid4
@@ -90,6 +91,39 @@ class Recipient(Frozen):
     employer: Name
 
 
+class CorrectionStatus(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class CorrectionRequest(BaseModel):
+    """A correction an account manager asked for, open until a manager approves or rejects it."""
+
+    request_id: UUID
+    requested_version: int
+    requested_at: datetime
+    requested_by: UUID
+    requester_id: str
+    corrects_version: int
+    corrected_type: str
+    target: str | None
+    reason: str
+    changes: dict[str, Any]
+    status: CorrectionStatus = CorrectionStatus.OPEN
+    decided_version: int | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+
+
+class GiftShare(Frozen):
+    """Another person who shares a gift: their own record of it is kept under `share_id`."""
+
+    share_id: UUID
+    recipient: Recipient
+
+
 # -- Events ------------------------------------------------------------------
 
 
@@ -98,6 +132,8 @@ class RelationshipEvent(LedgerEvent):
 
     target_field: ClassVar[str | None] = None
     """The field naming what the event is about (a contract, a demo), so a correction can find it."""
+    pay_fields: ClassVar[frozenset[str]] = frozenset()
+    """The correctable fields that move pay: an account manager's correction of them is only a request."""
 
     @classmethod
     def apply_correction(
@@ -131,6 +167,7 @@ class Opened(LedgerCreated, RelationshipEvent):
         aggregate.demos = {}
         aggregate.contracts = {}
         aggregate.gifts_given = 0
+        aggregate.correction_requests = {}
 
     @classmethod
     def apply_correction(
@@ -324,6 +361,7 @@ class ContractSigned(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.ContractSigned"
     business_time_field: ClassVar = "signed_on"
     correctable_fields: ClassVar = frozenset({"signed_on", "value"})
+    pay_fields: ClassVar = frozenset({"signed_on", "value"})
     contract_id: UUID
     signed_on: BusinessDate
     value: PositiveMoney
@@ -376,6 +414,8 @@ class GiftGiven(RelationshipEvent):
     recipients_count: Annotated[int, Field(ge=1, le=10_000)] = 1
     representative_attended: bool = False
     counted_value: NonNegativeMoney
+    shared_with: list[GiftShare] = []
+    """Everyone else who shares the gift (each counts `counted_value`); before 2026-11 only a count was kept."""
 
     def apply(self, aggregate: Any) -> None:
         aggregate.gifts_given += 1
@@ -460,6 +500,72 @@ def _contact_corrections(
             yield event.corrects_version, _typed_changes(ContactLogged, event.changes)
 
 
+class CorrectionRequested(RelationshipEvent):
+    """An account manager asked for a correction that moves pay; nothing changes until a manager approves it."""
+
+    TOPIC = "ledger:ClientRelationship.CorrectionRequested"
+    request_id: UUID
+    corrects_version: Annotated[int, Field(ge=1)]
+    corrected_type: str
+    target: str | None = None
+    reason: Reason
+    changes: dict[str, Any]
+    requested_by: UUID
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.correction_requests[self.request_id] = CorrectionRequest(
+            request_id=self.request_id,
+            requested_version=self.originator_version,
+            requested_at=self.recorded_at,
+            requested_by=self.requested_by,
+            requester_id=self.actor_id,
+            corrects_version=self.corrects_version,
+            corrected_type=self.corrected_type,
+            target=self.target,
+            reason=self.reason,
+            changes=self.changes,
+        )
+
+
+class CorrectionApproved(RelationshipEvent):
+    """A manager approved a correction request; the `EntryCorrected` stored right after it applies the correction."""
+
+    TOPIC = "ledger:ClientRelationship.CorrectionApproved"
+    request_id: UUID
+    reason: Reason | None = None
+
+    def apply(self, aggregate: Any) -> None:
+        _decide(aggregate, self, CorrectionStatus.APPROVED, self.reason)
+
+
+class CorrectionRejected(RelationshipEvent):
+    """A manager rejected a correction request: nothing it asked for is applied."""
+
+    TOPIC = "ledger:ClientRelationship.CorrectionRejected"
+    request_id: UUID
+    reason: Reason
+
+    def apply(self, aggregate: Any) -> None:
+        _decide(aggregate, self, CorrectionStatus.REJECTED, self.reason)
+
+
+def _decide(
+    aggregate: Any, event: CorrectionApproved | CorrectionRejected, status: CorrectionStatus, reason: str | None
+) -> None:
+    request = aggregate.correction_requests[event.request_id]
+    request.status = status
+    request.decided_version = event.originator_version
+    request.decided_at = event.recorded_at
+    request.decided_by = event.actor_id
+    request.decision_reason = reason
+
+
+def moves_pay(original: LedgerEvent, changes: dict[str, Any]) -> bool:
+    """Whether correcting these fields of `original` would change what someone is paid."""
+    pay_fields: frozenset[str] = getattr(type(original), "pay_fields", frozenset())
+    return not pay_fields.isdisjoint(changes)
+
+
 class Closed(RelationshipEvent):
     TOPIC = "ledger:ClientRelationship.Closed"
     reason: Reason
@@ -520,7 +626,7 @@ class ClientRelationship(LedgerAggregate):
     """One client (a person or a corporation) and everything recorded for them."""
 
     TOPIC = "ledger:ClientRelationship"
-    snapshot_version = 2  # 2: State gained product_versions
+    snapshot_version = 3  # 2: State gained product_versions; 3: correction_requests
 
     class State(BaseModel):
         client_name: str
@@ -538,6 +644,7 @@ class ClientRelationship(LedgerAggregate):
         demos: dict[UUID, Demo]
         contracts: dict[UUID, Contract]
         gifts_given: int
+        correction_requests: dict[UUID, CorrectionRequest]
 
     if TYPE_CHECKING:  # the library turns class annotations into dataclass fields
         client_name: str
@@ -555,6 +662,7 @@ class ClientRelationship(LedgerAggregate):
         demos: dict[UUID, Demo]
         contracts: dict[UUID, Contract]
         gifts_given: int
+        correction_requests: dict[UUID, CorrectionRequest]
 
     # -- commands --
 
@@ -757,6 +865,65 @@ class ClientRelationship(LedgerAggregate):
     ) -> None:
         """Corrects fields of the earlier event `original`; a contact's correction also needs the `history`."""
         self.check_open()
+        self._record(EntryCorrected, audit, reason=reason, **self._correction(original, changes, history))
+
+    def request_correction(
+        self,
+        audit: Audit,
+        *,
+        original: LedgerEvent,
+        reason: str,
+        changes: dict[str, Any],
+        requested_by: UUID,
+        request_id: UUID | None = None,
+    ) -> UUID:
+        """Records a correction `requested_by` an account manager, to be applied only if a manager approves it."""
+        self.check_open()
+        correction = self._correction(original, changes)
+        del correction["latest_contact"]  # worked out again from the history when approved
+        request_id = request_id or uuid4()
+        self._record(
+            CorrectionRequested, audit, request_id=request_id, reason=reason, requested_by=requested_by, **correction
+        )
+        return request_id
+
+    def approve_correction(
+        self,
+        audit: Audit,
+        *,
+        request_id: UUID,
+        original: LedgerEvent,
+        history: Iterable[LedgerEvent],
+        reason: str | None = None,
+    ) -> None:
+        """Applies an open request, checked again against the relationship as it is now (`history` is all of it)."""
+        request = self.open_correction_request(request_id)
+        self.check_open()
+        history = list(history)
+        for event in history:
+            if (
+                isinstance(event, EntryCorrected)
+                and event.corrects_version == request.corrects_version
+                and event.originator_version > request.requested_version
+            ):
+                msg = (
+                    f"Version {request.corrects_version} has been corrected again (version "
+                    f"{event.originator_version}) since this request was made; reject it and ask again."
+                )
+                raise RuleViolation(msg)
+        correction = self._correction(original, request.changes, history)
+        self._record(CorrectionApproved, audit, request_id=request_id, reason=reason)
+        self._record(EntryCorrected, audit, reason=request.reason, **correction)
+
+    def reject_correction(self, audit: Audit, *, request_id: UUID, reason: str) -> None:
+        self.open_correction_request(request_id)
+        self.check_open()
+        self._record(CorrectionRejected, audit, request_id=request_id, reason=reason)
+
+    def _correction(
+        self, original: LedgerEvent, changes: dict[str, Any], history: Iterable[LedgerEvent] = ()
+    ) -> dict[str, Any]:
+        """The fields of the `EntryCorrected` that would apply `changes` to `original`, every rule checked."""
         assert original.originator_id == self.id
         corrected_type = get_topic(type(original))
         event_class = _CORRECTABLE.get(corrected_type)
@@ -773,16 +940,13 @@ class ClientRelationship(LedgerAggregate):
         if isinstance(original, ContactLogged):
             typed = _typed_changes(ContactLogged, normalised)
             latest = latest_contact(history, (original.originator_version, typed))
-        self._record(
-            EntryCorrected,
-            audit,
-            corrects_version=original.originator_version,
-            corrected_type=corrected_type,
-            target=None if target is None else str(target),
-            reason=reason,
-            changes=normalised,
-            latest_contact=latest,
-        )
+        return {
+            "corrects_version": original.originator_version,
+            "corrected_type": corrected_type,
+            "target": None if target is None else str(target),
+            "changes": normalised,
+            "latest_contact": latest,
+        }
 
     def close(self, audit: Audit, *, reason: str) -> None:
         self.check_open()
@@ -811,6 +975,20 @@ class ClientRelationship(LedgerAggregate):
             msg = f"The {demo.product} demo is {demo.status}; only a scheduled demo can be {action}."
             raise RuleViolation(msg)
 
+    def correction_request(self, request_id: UUID) -> CorrectionRequest:
+        request = self.correction_requests.get(request_id)
+        if request is None:
+            msg = f"No correction request {request_id} on the relationship with {self.client_name}."
+            raise NotFound(msg)
+        return request
+
+    def open_correction_request(self, request_id: UUID) -> CorrectionRequest:
+        request = self.correction_request(request_id)
+        if request.status is not CorrectionStatus.OPEN:
+            msg = f"Correction request {request_id} has been {request.status} already; a request is decided once."
+            raise RuleViolation(msg)
+        return request
+
     def contract(self, contract_id: UUID) -> Contract:
         contract = self.contracts.get(contract_id)
         if contract is None:
@@ -824,6 +1002,9 @@ class ClientRelationship(LedgerAggregate):
         if not changes:
             msg = "A correction must change at least one field."
             raise InvalidInput(msg, [{"field": "changes", "message": "must not be empty"}])
+        if "credited_account_manager_id" in changes:
+            msg = "The credit of a signing never moves to another manager: no correction can change it."
+            raise RuleViolation(msg)
         unknown = sorted(set(changes) - event_class.correctable_fields)
         if unknown:
             allowed = ", ".join(sorted(event_class.correctable_fields))

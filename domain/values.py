@@ -220,6 +220,16 @@ Timestamp = Annotated[
 ]
 """A point in time with its offset (a naive time is refused), within `EARLIEST` and `LATEST` once in UTC."""
 
+ReadingMoment = Annotated[AwareDatetime, BeforeValidator(_moment_as_written)]
+"""A moment to read the ledger at (RFC 3339 with its offset); any such moment, held within the business range by
+`clamped` before it is used, since nothing was recorded outside it."""
+
+
+def clamped(moment: datetime) -> datetime:
+    """`moment` held within `EARLIEST_MOMENT` and `LATEST_MOMENT` (compared as instants: nothing overflows)."""
+    return min(max(moment, EARLIEST_MOMENT), LATEST_MOMENT)
+
+
 Year = Annotated[int, Field(ge=1, le=9999), AfterValidator(for_new_facts(_year_in_range))]
 """A calendar year of quotas and plans, from `EARLIEST` to `LATEST`."""
 

@@ -17,7 +17,7 @@ from infrastructure.access_log import AccessLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.storage import library_env
-from infrastructure.tokens import TokenStore
+from infrastructure.tokens import TokenStore, account_manager_activity
 from infrastructure.verification import Integrity, Sealer
 from projections.runner import ProjectionRunner, Projections
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewDatastore, ViewStore
@@ -35,7 +35,7 @@ def store_env(settings: Settings) -> dict[str, str]:
 def build_ledger(settings: Settings | None = None) -> Ledger:
     """The application service on the store that the settings name, its tables created if missing."""
     settings = settings or Settings.from_env()
-    ledger = Ledger(env=store_env(settings))
+    ledger = Ledger(env=store_env(settings), firm_timezone=settings.firm_zone)
     ledger.establish_gift_policy()
     return ledger
 
@@ -109,7 +109,8 @@ def build_system(
     """The ledger, its projections (following the log in a thread unless told not to), and the API's tables.
 
     The thread that follows the log also seals it every `settings.seal_every`
-    events. While the store cannot be reached, it tries again for up to
+    events, and at most `settings.seal_interval` seconds after an event arrives.
+    While the store cannot be reached, it tries again for up to
     `patience` seconds: an API worker that uvicorn starts during an outage
     waits for the database instead of failing, which would stop every worker.
     """
@@ -135,13 +136,13 @@ def _build_system(settings: Settings, *, run_projections: bool, poll_interval: f
             settings=settings,
             ledger=ledger,
             projections=projections,
-            tokens=TokenStore(projections.view),
+            tokens=TokenStore(projections.view, manager_active=account_manager_activity(ledger)),
             idempotency=IdempotencyStore(projections.view),
             integrity=Integrity(ledger, projections.view),
             access_log=AccessLog(projections.view),
         )
         if run_projections:
-            sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every)
+            sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every, settings.seal_interval)
             system.runner = ProjectionRunner(
                 projections, poll_interval=poll_interval, after_batch=sealer.seal_if_due
             ).start()

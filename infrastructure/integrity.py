@@ -8,7 +8,10 @@ An auditor can check everything here with the formulas alone (README, "For audit
   `state` is the stored JSON of the event (it holds `recorded_at`);
 - the Merkle root over the event hashes in position order, as RFC 6962 (Certificate
   Transparency) defines it: leaf = SHA-256(0x00 || h), node = SHA-256(0x01 || left || right);
-- a seal signs, with Ed25519, the message  b"ledger-seal-v1" || position(8, big-endian) || root.
+- a seal signs, with Ed25519, the message  b"ledger-seal-v1" || position(8, big-endian) || root;
+- a key rotation is a seal that hands over to a new key: the old key and the new key both sign
+  b"ledger-key-rotation-v1" || position(8) || root || old public key(32) || new public key(32);
+- a key's fingerprint is the SHA-256 of its raw 32 bytes, in hex.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from uuid import UUID
 GENESIS = bytes(32)
 _sha256 = hashlib.sha256
 SEAL_CONTEXT = b"ledger-seal-v1"
+ROTATION_CONTEXT = b"ledger-key-rotation-v1"
 
 
 def event_hash(previous: bytes, originator_id: UUID | bytes, version: int, topic: str, state: bytes) -> bytes:
@@ -97,6 +101,16 @@ def seal_message(position: int, root: bytes) -> bytes:
     return SEAL_CONTEXT + position.to_bytes(8, "big") + root
 
 
+def rotation_message(position: int, root: bytes, old_key: bytes, new_key: bytes) -> bytes:
+    """What both keys of a rotation sign: the seal's fields, then the raw old and new public keys."""
+    return ROTATION_CONTEXT + position.to_bytes(8, "big") + root + old_key + new_key
+
+
+def fingerprint(public_key: bytes) -> str:
+    """A public key's fingerprint: the SHA-256 of its raw 32 bytes, in hex."""
+    return _sha256(public_key).hexdigest()
+
+
 @dataclass(frozen=True)
 class Seal:
     """A signed statement: the log up to `position` holds `size` events whose Merkle root is `root`."""
@@ -109,6 +123,20 @@ class Seal:
     sealed_at: str
     frontier: str = "[]"
     """The Merkle frontier there (JSON), so the next seal hashes only the events after this one."""
+    new_public_key: bytes | None = None
+    """Set on a key rotation: the key that signs every seal after this one."""
+    new_key_signature: bytes | None = None
+    """Set on a key rotation: the new key's signature of the same rotation message."""
+
+    @property
+    def is_rotation(self) -> bool:
+        return self.new_public_key is not None
+
+    def message(self) -> bytes:
+        """The bytes this seal's signature (and, for a rotation, the new key's) covers."""
+        if self.new_public_key is None:
+            return seal_message(self.position, self.root)
+        return rotation_message(self.position, self.root, self.public_key, self.new_public_key)
 
 
 def chained_rows(

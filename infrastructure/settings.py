@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
@@ -16,6 +18,15 @@ ENV_PREFIX = "LEDGER_"
 
 class InvalidSettings(ValueError):
     """A `LEDGER_*` variable holds a value the ledger cannot use; the message names the variable."""
+
+
+def _known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"{name!r} is not an IANA time zone such as America/New_York or UTC"
+        raise ValueError(msg) from None
+    return name
 
 
 class Settings(BaseSettings):
@@ -32,6 +43,8 @@ class Settings(BaseSettings):
     """The Ed25519 private key (PEM) that signs seals; created on first use if missing."""
     seal_every: int = Field(default=10_000, ge=0)
     """A running ledger seals the log every this many events (0: only on demand)."""
+    seal_interval: float = Field(default=60.0, ge=0)
+    """A running ledger seals at most this many seconds after an event arrives, however few came (0: no time bound)."""
     serve_projections: bool = True
     """Whether each API worker runs the projections (`ledger serve --no-projections` turns it off)."""
     pool_size: int = Field(default=2, ge=1, validation_alias="LEDGER_DB_POOL_SIZE")
@@ -40,6 +53,13 @@ class Settings(BaseSettings):
     """Connections each pool may open beyond `pool_size` under load, closed again when idle."""
     shutdown_timeout: int = Field(default=30, gt=0)
     """Seconds `ledger serve` lets in-flight requests finish after SIGTERM before closing them."""
+    firm_timezone: Annotated[str, AfterValidator(_known_timezone)] = "America/New_York"
+    """The IANA time zone whose "today" bounds gift, entertainment and signing dates (`Europe/London`, `UTC`)."""
+
+    @property
+    def firm_zone(self) -> ZoneInfo:
+        """The firm's time zone."""
+        return ZoneInfo(self.firm_timezone)
 
     @classmethod
     def settings_customise_sources(

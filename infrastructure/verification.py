@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from domain.application import Ledger
-from infrastructure.integrity import GENESIS, MerkleFrontier, Seal, event_hash, seal_message
+from infrastructure.integrity import GENESIS, MerkleFrontier, Seal, event_hash, fingerprint, seal_message
 from projections.store import Table, ViewStore
 
 SEALS = Table(
@@ -33,7 +36,29 @@ SEALS = Table(
     ),
     key=("position",),
 )
+ROTATIONS = Table(
+    "ledger_key_rotations",
+    (
+        ("position", "int"),
+        ("size", "int"),
+        ("root", "text"),
+        ("signature", "text"),
+        ("public_key", "text"),
+        ("new_public_key", "text"),
+        ("new_key_signature", "text"),
+        ("sealed_at", "text"),
+        ("frontier", "text"),
+    ),
+    key=("new_public_key",),  # a key is brought in once: no rotation back to a retired key
+)
+SEAL_HASHES = Table("ledger_seal_hashes", (("position", "int"), ("hashes", "text")), key=("position",))
+"""The event hashes each seal newly covers (hex, in log order): verify names an edited event with them."""
 PAGE = 10_000
+log = logging.getLogger(__name__)
+
+
+class SealRefused(RuntimeError):
+    """Nothing was sealed: a stored hash does not match its event, or the key is not the ledger's."""
 
 
 @dataclass
@@ -46,6 +71,13 @@ class Verification:
     last_seal: Seal | None = None
     first_bad_position: int | None = None
     problems: list[str] = field(default_factory=list)
+    rotations_checked: int = 0
+    first_key: bytes | None = None
+    """The key of the first seal: every later seal must be signed by it, or by a key it rotated to."""
+    current_key: bytes | None = None
+    """The key in force after the last valid rotation (the first key if none)."""
+    key_confirmed: bool = False
+    """Whether a key from outside the database (given, or the local signing key) is one of the seals' keys."""
 
     def fail(self, position: int, problem: str) -> None:
         self.ok = False
@@ -80,6 +112,32 @@ def load_signing_key(path: str) -> Ed25519PrivateKey:
     return stored
 
 
+def raw_public_key(key: Ed25519PrivateKey) -> bytes:
+    """The raw 32 bytes of a signing key's public key, as seals store it."""
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def local_public_key(path: str) -> bytes | None:
+    """The public key of the signing key file at `path` if there is one (never creates it)."""
+    if not Path(path).exists():
+        return None
+    return raw_public_key(load_signing_key(path))
+
+
+def parse_public_key(text: str) -> bytes:
+    """A public key given as PEM or as 64 hex digits, as its raw 32 bytes (ValueError if it is neither)."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        loaded = serialization.load_pem_public_key(text.encode())
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = bytes.fromhex(text)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes (64 hex digits)")
+    return raw
+
+
 def public_key_pem(key: Ed25519PrivateKey) -> str:
     return (
         key.public_key()
@@ -100,8 +158,14 @@ class Integrity:
         self.position_column = "rowid" if view.dialect == "sqlite" else "notification_id"
         with view.transaction() as cursor:
             view.lock_schema(cursor)
-            view.create_view_table(cursor, SEALS)
-            view.guard_append_only(cursor, SEALS.name)
+            for table in (SEALS, ROTATIONS, SEAL_HASHES):
+                view.create_view_table(cursor, table)
+                view.guard_append_only(cursor, table.name)
+        self._sealing = threading.Lock()
+        # Each aggregate's last (version, hash) as of position `_heads_at`: the next seal
+        # chains on from here instead of reading the predecessors back.
+        self._heads: dict[bytes, tuple[int, bytes]] = {}
+        self._heads_at = -1
 
     # -- reading --
 
@@ -114,6 +178,10 @@ class Integrity:
 
     def raw_rows(self, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
         """The same rows as the database gives them (the id as hex text on SQLite, a UUID on PostgreSQL)."""
+        for rows in self._raw_pages(after, until):
+            yield from rows
+
+    def _raw_pages(self, after: int = 0, until: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
         pos = self.position_column
         while True:
             statement = (
@@ -125,39 +193,75 @@ class Integrity:
             )
             with self.view.reading() as cursor:
                 rows = cursor.execute(statement, (after,)).fetchall()
-            yield from rows
+            if rows:
+                yield rows
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
 
-    def orphan_hashes(self) -> list[int]:
-        """Positions that have a hash but no event: events deleted behind the guard's back."""
+    def orphan_hashes(self, after: int = 0) -> list[int]:
+        """Positions (after `after`) that have a hash but no event: events deleted behind the guard's back."""
         pos = self.position_column
         with self.view.reading() as cursor:
             rows = cursor.execute(
                 f"SELECT h.position FROM {self.hashes_table} h LEFT JOIN {self.events_table} e ON e.{pos} = h.position "
-                f"WHERE e.{pos} IS NULL ORDER BY h.position"
+                f"WHERE e.{pos} IS NULL AND h.position > ? ORDER BY h.position",
+                (after,),
             ).fetchall()
         return [int(row[0]) for row in rows]
 
     def seals(self) -> list[Seal]:
+        """Every seal and key rotation, in log order (at one position, a seal before a rotation)."""
         with self.view.reading() as cursor:
-            rows = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals "
-                "ORDER BY position"
+            seals = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals"
             ).fetchall()
-        return [
-            Seal(
-                position=p,
-                size=n,
-                root=bytes.fromhex(r),
-                signature=bytes.fromhex(s),
-                public_key=bytes.fromhex(k),
-                sealed_at=t,
-                frontier=f,
+            rotations = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
+                "new_key_signature FROM ledger_key_rotations"
+            ).fetchall()
+        found = [_seal(row) for row in seals] + [_seal(row) for row in rotations]
+        return sorted(found, key=_log_order)
+
+    def seal_page(self, after: tuple[int, int, str] | None, limit: int) -> list[Seal]:
+        """Up to `limit` seals and rotations after `after` (as `_log_order` gives it), in log order."""
+        position, kind, at = after or (-1, 1, "")
+        with self.view.reading() as cursor:
+            seals = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals "
+                f"WHERE position > ? ORDER BY position LIMIT {int(limit)}",
+                (position,),
+            ).fetchall()
+            rotations = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
+                "new_key_signature FROM ledger_key_rotations WHERE position > ? OR (position = ? AND (? = 0 OR "
+                f"sealed_at > ?)) ORDER BY position, sealed_at LIMIT {int(limit)}",
+                (position, position, kind, at),
+            ).fetchall()
+        found = sorted([_seal(row) for row in seals] + [_seal(row) for row in rotations], key=_log_order)
+        return found[:limit]
+
+    def latest_seal(self) -> Seal | None:
+        """The last seal or rotation in log order."""
+        with self.view.reading() as cursor:
+            seal = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals "
+                "ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+            rotation = cursor.execute(
+                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
+                "new_key_signature FROM ledger_key_rotations ORDER BY position DESC, sealed_at DESC LIMIT 1"
+            ).fetchone()
+        found = [_seal(row) for row in (seal, rotation) if row is not None]
+        return max(found, key=_log_order) if found else None
+
+    def _has_signed(self, public_key: bytes) -> bool:
+        """Whether the key ever signed a seal or a rotation (a retired key may not come back)."""
+        with self.view.reading() as cursor:
+            return any(
+                cursor.execute(f"SELECT 1 FROM {table} WHERE public_key = ? LIMIT 1", (public_key.hex(),)).fetchone()
+                for table in ("ledger_seals", "ledger_key_rotations")
             )
-            for p, n, r, s, k, t, f in rows
-        ]
 
     def hashes_at(self, positions: list[int]) -> dict[int, str]:
         """The stored hash (hex) of the events at these positions."""
@@ -170,76 +274,188 @@ class Integrity:
             ).fetchall()
         return {int(position): str(digest) for position, digest in rows}
 
-    # -- sealing --
+    def _certified_hashes(self, position: int) -> list[bytes] | None:
+        """The event hashes the seal at `position` newly covered, as it stored them (None for an older seal)."""
+        with self.view.reading() as cursor:
+            row = cursor.execute("SELECT hashes FROM ledger_seal_hashes WHERE position = ?", (position,)).fetchone()
+        if row is None:
+            return None
+        text = str(row[0])
+        return [bytes.fromhex(text[i : i + 64]) for i in range(0, len(text), 64)]
 
-    def seal(self, key: Ed25519PrivateKey) -> Seal | None:
-        """Signs the Merkle root over every stored event hash up to the head (None if nothing new to seal).
-
-        It carries on from the last seal's frontier, so each seal hashes only the
-        events since; verification recomputes everything from the events themselves.
-        """
-        existing = self.seals()
-        frontier = MerkleFrontier.loads(existing[-1].frontier) if existing else MerkleFrontier()
-        sealed_before = position = existing[-1].position if existing else 0
-        while True:
+    def _stored_hashes(self, wanted: dict[bytes, int]) -> dict[bytes, tuple[int, bytes]]:
+        """The stored hash of each aggregate's event at the version given, where there is one."""
+        found: dict[bytes, tuple[int, bytes]] = {}
+        items = list(wanted.items())
+        for start in range(0, len(items), 200):
+            chunk = items[start : start + 200]
+            where = " OR ".join(["(originator_id = ? AND originator_version = ?)"] * len(chunk))
+            params: list[Any] = []
+            for originator_id, version in chunk:
+                params += [str(UUID(bytes=originator_id)), version]
             with self.view.reading() as cursor:
                 rows = cursor.execute(
-                    f"SELECT position, hash FROM {self.hashes_table} WHERE position > ? ORDER BY position LIMIT {PAGE}",
-                    (position,),
+                    f"SELECT originator_id, originator_version, hash FROM {self.hashes_table} WHERE {where}", params
                 ).fetchall()
-            for row_position, digest in rows:
-                frontier.add(bytes.fromhex(digest))
-                position = int(row_position)
-            if len(rows) < PAGE:
-                break
-        if position == sealed_before:
+            for originator_id, version, digest in rows:
+                found[UUID(str(originator_id)).bytes] = (int(version), bytes.fromhex(digest))
+        return found
+
+    # -- sealing --
+
+    def seal(self, key: Ed25519PrivateKey, *, rotate_to: Ed25519PrivateKey | None = None) -> Seal | None:
+        """Recomputes every hash since the last seal from the stored events, then signs the Merkle root up to the head.
+
+        Returns None if there is nothing new to seal. With `rotate_to`, the seal is a key
+        rotation: both keys sign it, and every later seal must be signed by the new key.
+        Raises `SealRefused` (and logs it) when a stored hash does not match its event,
+        when the chain is broken, or when `key` is not the key in force: a seal never
+        certifies a forged hash, nor speaks for a key the ledger does not know.
+        """
+        with self._sealing:
+            try:
+                return self._seal(key, rotate_to)
+            except SealRefused as refused:
+                log.error("Refused to seal the log: %s", refused)
+                raise
+
+    def _seal(self, key: Ed25519PrivateKey, rotate_to: Ed25519PrivateKey | None) -> Seal | None:
+        public = raw_public_key(key)
+        base = self.latest_seal()  # one row, not every seal: sealing stays cheap as seals accumulate
+        in_force = _key_in_force([base] if base else [])
+        if in_force is not None and public != in_force:
+            raise SealRefused(
+                f"the signing key {fingerprint(public)} is not the ledger's key {fingerprint(in_force)}; "
+                "a seal by it would not verify (a new key comes in only by `ledger seal --rotate-key`)"
+            )
+        frontier = self._base_frontier(base)
+        sealed_before = base.position if base else 0
+        position, digests = self._recompute(sealed_before, frontier)
+        if not digests and rotate_to is None:
             return None
         root = frontier.root()
-        seal = Seal(
-            position=position,
-            size=frontier.size,
-            root=root,
-            signature=key.sign(seal_message(position, root)),
-            public_key=key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
-            sealed_at=datetime.now(UTC).isoformat(),
-            frontier=frontier.dumps(),
-        )
-        with self.view.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO ledger_seals (position, size, root, signature, public_key, sealed_at, frontier) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",
-                (
-                    seal.position,
-                    seal.size,
-                    seal.root.hex(),
-                    seal.signature.hex(),
-                    seal.public_key.hex(),
-                    seal.sealed_at,
-                    seal.frontier,
-                ),
+        sealed_at = datetime.now(UTC).isoformat()
+        if rotate_to is None:
+            signature = key.sign(seal_message(position, root))
+            seal = Seal(position, frontier.size, root, signature, public, sealed_at, frontier.dumps())
+        else:
+            new_public = raw_public_key(rotate_to)
+            if new_public == public or self._has_signed(new_public):
+                raise SealRefused(f"the key {fingerprint(new_public)} has signed seals before; rotate to a new key")
+            draft = Seal(position, frontier.size, root, b"", public, sealed_at, frontier.dumps(), new_public)
+            message = draft.message()
+            seal = Seal(
+                position,
+                frontier.size,
+                root,
+                key.sign(message),
+                public,
+                sealed_at,
+                frontier.dumps(),
+                new_public,
+                rotate_to.sign(message),
             )
+        with self.view.transaction() as cursor:
+            if seal.new_public_key is None:
+                cursor.execute(
+                    "INSERT INTO ledger_seals (position, size, root, signature, public_key, sealed_at, frontier) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",
+                    (*_seal_fields(seal),),
+                )
+            else:
+                assert seal.new_key_signature is not None
+                cursor.execute(
+                    "INSERT INTO ledger_key_rotations (position, size, root, signature, public_key, sealed_at, "
+                    "frontier, new_public_key, new_key_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*_seal_fields(seal), seal.new_public_key.hex(), seal.new_key_signature.hex()),
+                )
+            if digests:
+                cursor.execute(
+                    "INSERT INTO ledger_seal_hashes (position, hashes) VALUES (?, ?) ON CONFLICT (position) DO NOTHING",
+                    (position, b"".join(digests).hex()),
+                )
         return seal
+
+    def _base_frontier(self, base: Seal | None) -> MerkleFrontier:
+        """The Merkle frontier at the last seal, checked against that seal's signed root."""
+        if base is None:
+            return MerkleFrontier()
+        frontier = MerkleFrontier.loads(base.frontier)
+        if frontier.size != base.size or frontier.root() != base.root or not _signature_holds(base):
+            raise SealRefused(
+                f"position {base.position}: the last seal does not hold (its stored frontier, root or signature "
+                "was altered); run `ledger verify`"
+            )
+        return frontier
+
+    def _recompute(self, after: int, frontier: MerkleFrontier) -> tuple[int, list[bytes]]:
+        """Recomputes the hash of every event after `after` and adds it to `frontier`; refuses a mismatch."""
+        heads = self._heads if self._heads_at == after else {}
+        position, digests = after, []
+        for rows in self._raw_pages(after):
+            # One query for the predecessors of the aggregates this page meets first.
+            wanted: dict[bytes, int] = {}
+            seen: set[bytes] = set()
+            for _position, raw_id, version, *_ in rows:
+                originator_id = _id_bytes(raw_id)
+                if originator_id not in heads and originator_id not in seen and version > 1:
+                    wanted[originator_id] = version - 1
+                seen.add(originator_id)
+            heads.update(self._stored_hashes(wanted))
+            for row_position, raw_id, version, topic, state, stored in rows:
+                originator_id = _id_bytes(raw_id)
+                last_version, previous = heads.get(originator_id, (0, GENESIS))
+                if version != last_version + 1:
+                    raise SealRefused(
+                        f"position {row_position}: {_uuid(raw_id)} jumps from version {last_version} to {version}"
+                    )
+                digest = event_hash(previous, originator_id, version, topic, bytes(state))
+                if stored is None:
+                    raise SealRefused(
+                        f"position {row_position}: an event with no hash: inserted behind the ledger's back"
+                    )
+                if stored != digest.hex():
+                    raise SealRefused(
+                        f"position {row_position}: {_uuid(raw_id)} version {version} does not match its stored hash"
+                    )
+                heads[originator_id] = (version, digest)
+                frontier.add(digest)
+                digests.append(digest)
+                position = int(row_position)
+        orphans = self.orphan_hashes(after)
+        if orphans:
+            raise SealRefused(f"position {orphans[0]}: a hash with no event: the event was deleted")
+        self._heads, self._heads_at = heads, position
+        return position, digests
 
     # -- verifying --
 
     def verify(
         self, progress: Callable[[int, int], None] | None = None, public_key: bytes | None = None
     ) -> Verification:
-        """Recomputes every chain and every seal's root and signature; `public_key` pins the seals' signer."""
+        """Recomputes every chain and every seal's root and signature, holding every seal to the ledger's own key.
+
+        The first seal's key is the ledger's; a later seal must be signed by it or by a key
+        it handed over to in a rotation. `public_key`, a key from outside the database,
+        must be one of those keys.
+        """
         result = Verification()
         seals = self.seals()
+        keys = _KeyChain(result)
         next_seal = 0
         frontier = MerkleFrontier()
         last: dict[bytes, tuple[int, bytes]] = {}
         head = self.ledger.recorder.max_notification_id() or 0
         previous_position = 0
+        since_seal: list[tuple[int, bytes]] = []  # (position, hash) of the events since the last seal checked
         # The loop runs once per event: names are bound locally, and the next seal's
         # position is kept as a plain number to compare with.
         next_seal_at = seals[0].position if seals else None
-        add_leaf, last_of, checked = frontier.add, last.get, 0
+        add_leaf, last_of, checked, remember = frontier.add, last.get, 0, since_seal.append
         for position, raw_id, version, topic, state, stored in self.raw_rows():
             while next_seal_at is not None and next_seal_at < position:
-                self._check_seal(seals[next_seal], frontier, previous_position, result, public_key)
+                self._check_seal(seals, next_seal, frontier, since_seal, result, keys)
+                since_seal.clear()
                 next_seal += 1
                 next_seal_at = seals[next_seal].position if next_seal < len(seals) else None
             checked += 1
@@ -260,33 +476,157 @@ class Integrity:
                 chain_link = bytes.fromhex(stored)
             last[originator_id] = (version, chain_link)
             add_leaf(digest)
+            remember((position, digest))
             previous_position = position
             if progress is not None and checked % PAGE == 0:
                 progress(position, head)
         result.events_checked = checked
-        for seal in seals[next_seal:]:
-            self._check_seal(seal, frontier, previous_position, result, public_key)
+        while next_seal < len(seals):
+            self._check_seal(seals, next_seal, frontier, since_seal, result, keys)
+            since_seal.clear()
+            next_seal += 1
         for position in self.orphan_hashes():
             result.fail(position, "a hash with no event: the event was deleted")
-        result.seals_checked = len(seals)
-        result.last_seal = seals[-1] if seals else None
+        if public_key is not None and seals:
+            result.key_confirmed = public_key in keys.known
+            if not result.key_confirmed:
+                result.fail(
+                    seals[0].position,
+                    f"the seals are signed by key {fingerprint(seals[0].public_key)}, not by the pinned key "
+                    f"{fingerprint(public_key)}: the seals were replaced, or the wrong key was given",
+                )
+        result.seals_checked = sum(1 for seal in seals if not seal.is_rotation)
+        result.rotations_checked = len(seals) - result.seals_checked
+        result.last_seal = next((seal for seal in reversed(seals) if not seal.is_rotation), None)
         if progress is not None:
             progress(previous_position, head)
         return result
 
-    def _check_seal(
-        self, seal: Seal, frontier: MerkleFrontier, last_position: int, result: Verification, public_key: bytes | None
+    def _check_seal(  # noqa: PLR0917 - called from the one loop above
+        self,
+        seals: list[Seal],
+        index: int,
+        frontier: MerkleFrontier,
+        since_seal: list[tuple[int, bytes]],
+        result: Verification,
+        keys: _KeyChain,
     ) -> None:
-        signer = public_key or seal.public_key
-        try:
-            Ed25519PublicKey.from_public_bytes(signer).verify(seal.signature, seal_message(seal.position, seal.root))
-        except (InvalidSignature, ValueError):
-            result.fail(seal.position, "the seal's signature does not verify: forged or altered")
+        seal = seals[index]
+        if not keys.accepts(seal):
             return
-        if frontier.size != seal.size or frontier.root() != seal.root:
-            # Events up to the seal were deleted, inserted or reordered. Where the chains
-            # could not tell, a missing position is the best pointer to what went.
-            result.fail(seal.position, f"the log up to {seal.position} no longer matches its seal")
+        if frontier.size == seal.size and frontier.root() == seal.root:
+            return
+        # Events up to the seal were edited, deleted, inserted or reordered. If the seal kept
+        # the hashes it covered, and they still add up to its signed root, the first event
+        # whose hash differs from the kept one is where the log was edited, even when the
+        # intruder recomputed that aggregate's chain; else the seal's position is the best
+        # pointer there is.
+        edited = self._first_uncertified(seals[index - 1] if index else None, seal, since_seal)
+        if edited is not None and not any(p.startswith(f"position {edited}:") for p in result.problems):
+            result.fail(
+                edited,
+                f"the event is not the one the seal at {seal.position} certified: altered, and its chain recomputed",
+            )
+        result.fail(seal.position, f"the log up to {seal.position} no longer matches its seal")
+
+    def _first_uncertified(self, previous: Seal | None, seal: Seal, since_seal: list[tuple[int, bytes]]) -> int | None:
+        certified = self._certified_hashes(seal.position)
+        if certified is None or len(certified) != len(since_seal):
+            return None  # events went or came: positions no longer pair up with what was kept
+        kept = MerkleFrontier.loads(previous.frontier) if previous else MerkleFrontier()
+        if previous is not None and (kept.size != previous.size or kept.root() != previous.root):
+            return None
+        for digest in certified:
+            kept.add(digest)
+        if kept.size != seal.size or kept.root() != seal.root:
+            return None  # the kept hashes were altered too: only the seal's own root is to be trusted
+        return next(
+            (position for (position, digest), was in zip(since_seal, certified, strict=True) if digest != was), None
+        )
+
+
+class _KeyChain:
+    """The keys a verification accepts: the first seal's, then each one a valid rotation hands over to."""
+
+    def __init__(self, result: Verification) -> None:
+        self.result = result
+        self.in_force: bytes | None = None
+        self.known: list[bytes] = []
+
+    def accepts(self, seal: Seal) -> bool:
+        """Whether the seal is signed by the key in force (a rotation also by its new key); reports it if not."""
+        result = self.result
+        if self.in_force is None:
+            self.in_force = result.first_key = result.current_key = seal.public_key
+            self.known.append(seal.public_key)
+        if seal.public_key != self.in_force:
+            result.fail(
+                seal.position,
+                f"the seal is signed by key {fingerprint(seal.public_key)}, not the ledger's key "
+                f"{fingerprint(self.in_force)}: a foreign seal",
+            )
+            return False
+        if not _signature_holds(seal):
+            what = "key rotation" if seal.is_rotation else "seal"
+            result.fail(seal.position, f"the {what}'s signature does not verify: forged or altered")
+            return False
+        if seal.new_public_key is not None:
+            self.in_force = result.current_key = seal.new_public_key
+            self.known.append(seal.new_public_key)
+        return True
+
+
+def _signature_holds(seal: Seal) -> bool:
+    """Whether the seal's signature verifies under its key (and a rotation's under its new key too)."""
+    message = seal.message()
+    try:
+        Ed25519PublicKey.from_public_bytes(seal.public_key).verify(seal.signature, message)
+        if seal.new_public_key is not None:
+            Ed25519PublicKey.from_public_bytes(seal.new_public_key).verify(seal.new_key_signature or b"", message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _key_in_force(seals: list[Seal]) -> bytes | None:
+    if not seals:
+        return None
+    last = seals[-1]
+    return last.new_public_key or last.public_key
+
+
+def _seal(row: tuple[Any, ...]) -> Seal:
+    """A seal or rotation from its row: position, size, root, signature, key, time, frontier (new key, its
+    signature)."""
+    position, size, root, signature, public_key, sealed_at, frontier, *rotation = row
+    new_public_key, new_key_signature = rotation or (None, None)
+    return Seal(
+        position=int(position),
+        size=int(size),
+        root=bytes.fromhex(root),
+        signature=bytes.fromhex(signature),
+        public_key=bytes.fromhex(public_key),
+        sealed_at=sealed_at,
+        frontier=frontier,
+        new_public_key=bytes.fromhex(new_public_key) if new_public_key else None,
+        new_key_signature=bytes.fromhex(new_key_signature) if new_key_signature else None,
+    )
+
+
+def _seal_fields(seal: Seal) -> tuple[Any, ...]:
+    return (
+        seal.position,
+        seal.size,
+        seal.root.hex(),
+        seal.signature.hex(),
+        seal.public_key.hex(),
+        seal.sealed_at,
+        seal.frontier,
+    )
+
+
+def _log_order(seal: Seal) -> tuple[int, int, str]:
+    return (seal.position, 1 if seal.is_rotation else 0, seal.sealed_at if seal.is_rotation else "")
 
 
 def _uuid(value: Any) -> UUID:
@@ -295,24 +635,54 @@ def _uuid(value: Any) -> UUID:
     return UUID(str(value))
 
 
-class Sealer:
-    """Seals the log every `every` events, as the projections follow it (and on demand)."""
+def _id_bytes(value: Any) -> bytes:
+    return value.bytes if isinstance(value, UUID) else bytes.fromhex(value)
 
-    def __init__(self, integrity: Integrity, key_path: str, every: int) -> None:
+
+class Sealer:
+    """Seals the log as the projections follow it: every `every` events, and `interval` seconds after the oldest
+    unsealed event was first seen (0 turns either off)."""
+
+    def __init__(
+        self,
+        integrity: Integrity,
+        key_path: str,
+        every: int,
+        interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.integrity = integrity
         self.key_path = key_path
         self.every = every
+        self.interval = interval
+        self.clock = clock
         self._sealed_up_to: int | None = None
+        self._unsealed_since: float | None = None
 
     def seal_if_due(self) -> Seal | None:
-        if self.every <= 0:
+        """Seals when either bound is reached; called after each batch and each idle poll of the runner."""
+        if self.every <= 0 and self.interval <= 0:
             return None
         if self._sealed_up_to is None:
-            seals = self.integrity.seals()
-            self._sealed_up_to = seals[-1].position if seals else 0
+            latest = self.integrity.latest_seal()
+            self._sealed_up_to = latest.position if latest else 0
         head = self.integrity.ledger.recorder.max_notification_id() or 0
-        if head - self._sealed_up_to < self.every:
+        if head <= self._sealed_up_to:
+            self._unsealed_since = None
             return None
-        seal = self.integrity.seal(load_signing_key(self.key_path))
-        self._sealed_up_to = seal.position if seal else head
+        now = self.clock()
+        if self._unsealed_since is None:
+            self._unsealed_since = now
+        by_count = self.every > 0 and head - self._sealed_up_to >= self.every
+        by_time = self.interval > 0 and now - self._unsealed_since >= self.interval
+        if not (by_count or by_time):
+            return None
+        try:
+            seal = self.integrity.seal(load_signing_key(self.key_path))
+        except SealRefused:  # logged as an error by `seal`; try again after another interval
+            self._unsealed_since = now
+            return None
+        latest = seal or self.integrity.latest_seal()  # None: another process sealed first
+        self._sealed_up_to = latest.position if latest else head
+        self._unsealed_since = None if self._sealed_up_to >= head else now
         return seal

@@ -1,8 +1,10 @@
 """The gift register: every gift per recipient and limit year, the limit and headroom, and the exceptions.
 
 The limit year and limit are worked out on reading, with the policy in force,
-from the stored facts (each gift's date, counted value and the limit recorded
-when it was accepted).
+from the stored facts (each gift's date and counted value). One limit serves
+everywhere: the register, its exceptions and a recipient's page all use the
+firm's schedule as it stands now, so a change made after a gift (a retroactive
+lowering) shows at once as a breach.
 """
 
 from __future__ import annotations
@@ -11,12 +13,28 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
 
-from domain.compliance_policy import GiftLimitScheduled, LimitYearPolicyChanged, PolicyEstablished
-from domain.gift_recipient import GiftReceived, RecipientRegistered
-from domain.gift_rule import FINRA_SCHEDULE, LimitChange, LimitYear, LimitYearPolicy, limit_in_force
+from domain.compliance_policy import (
+    DEFAULT_REVIEW_THRESHOLD,
+    GiftLimitScheduled,
+    LimitYearPolicyChanged,
+    PolicyEstablished,
+    ReviewThresholdSet,
+)
+from domain.errors import GiftLimitExceeded, RuleViolation
+from domain.gift_recipient import GiftReceived, MergedInto, RecipientRegistered
+from domain.gift_rule import (
+    FINRA_SCHEDULE,
+    CountedGift,
+    LimitChange,
+    LimitYear,
+    LimitYearPolicy,
+    check_within_limit,
+    limit_in_force,
+)
 from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
 from domain.values import LimitYearKind
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, handles, money, utc_text
@@ -26,7 +44,20 @@ NEAR_LIMIT = Decimal("0.8")
 SPLIT_WINDOW = timedelta(days=7)
 
 RECIPIENTS = Table(
-    "gr_recipients", (("recipient_id", "text"), ("name", "text"), ("employer", "text")), key=("recipient_id",)
+    "gr_recipients",
+    (
+        ("recipient_id", "text"),
+        ("name", "text"),
+        ("employer", "text"),
+        ("merged_into", "text"),
+        ("distinct_from", "text"),
+    ),
+    key=("recipient_id",),
+)
+SPELLINGS = Table(
+    "gr_spellings",
+    (("recipient_id", "text"), ("name", "text"), ("employer", "text")),
+    key=("recipient_id", "name", "employer"),
 )
 GIFTS = Table(
     "gr_gifts",
@@ -51,14 +82,18 @@ GIFTS = Table(
 RELATIONSHIP_MANAGERS = Table(
     "gr_relationship_managers", (("relationship_id", "text"), ("account_manager_id", "text")), key=("relationship_id",)
 )
-POLICY = Table("gr_policy", (("id", "int"), ("limit_schedule", "text"), ("limit_year", "text")), key=("id",))
+POLICY = Table(
+    "gr_policy",
+    (("id", "int"), ("limit_schedule", "text"), ("limit_year", "text"), ("review_threshold_cents", "int")),
+    key=("id",),
+)
 
 
 class GiftRegisterProjection(LedgerProjection):
     """Gifts by recipient, with what each counted and the limit it was accepted under."""
 
     name = "gift_register"
-    tables = (RECIPIENTS, GIFTS, RELATIONSHIP_MANAGERS, POLICY)
+    tables = (RECIPIENTS, SPELLINGS, GIFTS, RELATIONSHIP_MANAGERS, POLICY)
 
     @handles(Opened)
     def on_opened(self, event: Opened, batch: Batch, position: int) -> None:
@@ -75,27 +110,45 @@ class GiftRegisterProjection(LedgerProjection):
 
     @handles(RecipientRegistered)
     def on_recipient_registered(self, event: RecipientRegistered, batch: Batch, position: int) -> None:
+        recipient_id = str(event.originator_id)
         batch.put(
-            "gr_recipients", {"recipient_id": str(event.originator_id), "name": event.name, "employer": event.employer}
+            "gr_recipients",
+            {
+                "recipient_id": recipient_id,
+                "name": event.name,
+                "employer": event.employer,
+                "merged_into": None,
+                "distinct_from": orjson.dumps([str(other) for other in event.distinct_from]).decode(),
+            },
         )
+        batch.put("gr_spellings", {"recipient_id": recipient_id, "name": event.name, "employer": event.employer})
+
+    @handles(MergedInto)
+    def on_merged_into(self, event: MergedInto, batch: Batch, position: int) -> None:
+        batch.update("gr_recipients", (str(event.originator_id),), merged_into=str(event.survivor_id))
 
     @handles(GiftGiven)
     def on_gift_given(self, event: GiftGiven, batch: Batch, position: int) -> None:
         manager = batch.get("gr_relationship_managers", str(event.originator_id))
-        self._merge_gift(
-            batch,
-            str(event.gift_id),
-            recipient_id=str(event.recipient.recipient_id),
-            relationship_id=str(event.originator_id),
-            account_manager_id=manager["account_manager_id"] if manager else None,
-            given_on=day_text(event.given_on),
-            category=event.category.value,
-            description=event.description,
-            cost_cents=cents(event.cost),
-            counted_cents=cents(event.counted_value),
-            recorded_at=utc_text(event.recorded_at),
-            position=position,
-        )
+        # A shared gift is a row per person who shares it, each under its own id (the gift's, or a share's).
+        for gift_id, recipient_id in [
+            (event.gift_id, event.recipient.recipient_id),
+            *((share.share_id, share.recipient.recipient_id) for share in event.shared_with),
+        ]:
+            self._merge_gift(
+                batch,
+                str(gift_id),
+                recipient_id=str(recipient_id),
+                relationship_id=str(event.originator_id),
+                account_manager_id=manager["account_manager_id"] if manager else None,
+                given_on=day_text(event.given_on),
+                category=event.category.value,
+                description=event.description,
+                cost_cents=cents(event.cost),
+                counted_cents=cents(event.counted_value),
+                recorded_at=utc_text(event.recorded_at),
+                position=position,
+            )
 
     @handles(GiftReceived)
     def on_gift_received(self, event: GiftReceived, batch: Batch, position: int) -> None:
@@ -109,6 +162,9 @@ class GiftRegisterProjection(LedgerProjection):
             limit_cents=cents(event.limit),
             limit_year=event.limit_year,
         )
+        if event.spelled_as is not None:
+            spelling = {"name": event.spelled_as.name, "employer": event.spelled_as.employer}
+            batch.put("gr_spellings", {"recipient_id": str(event.originator_id), **spelling})
 
     @staticmethod
     def _merge_gift(batch: Batch, gift_id: str, **values: Any) -> None:
@@ -125,7 +181,7 @@ class GiftRegisterProjection(LedgerProjection):
 
     @handles(PolicyEstablished)
     def on_policy_established(self, event: PolicyEstablished, batch: Batch, position: int) -> None:
-        batch.put("gr_policy", _policy_row(event.limit_schedule, event.limit_year))
+        batch.put("gr_policy", _policy_row(event.limit_schedule, event.limit_year, None))
 
     @handles(GiftLimitScheduled)
     def on_gift_limit_scheduled(self, event: GiftLimitScheduled, batch: Batch, position: int) -> None:
@@ -134,12 +190,19 @@ class GiftRegisterProjection(LedgerProjection):
         schedule.append(LimitChange(effective_from=event.effective_from, amount=event.amount))
         schedule.sort(key=lambda change: change.effective_from)
         limit_year = LimitYearPolicy.model_validate_json(policy["limit_year"]) if policy else LimitYearPolicy()
-        batch.put("gr_policy", _policy_row(schedule, limit_year))
+        batch.put("gr_policy", _policy_row(schedule, limit_year, policy))
 
     @handles(LimitYearPolicyChanged)
     def on_limit_year_policy_changed(self, event: LimitYearPolicyChanged, batch: Batch, position: int) -> None:
         policy = batch.get("gr_policy", 1)
-        batch.put("gr_policy", _policy_row(_schedule(policy), event.limit_year))
+        batch.put("gr_policy", _policy_row(_schedule(policy), event.limit_year, policy))
+
+    @handles(ReviewThresholdSet)
+    def on_review_threshold_set(self, event: ReviewThresholdSet, batch: Batch, position: int) -> None:
+        policy = batch.get("gr_policy", 1)
+        limit_year = LimitYearPolicy.model_validate_json(policy["limit_year"]) if policy else LimitYearPolicy()
+        row = _policy_row(_schedule(policy), limit_year, policy)
+        batch.put("gr_policy", row | {"review_threshold_cents": cents(event.amount)})
 
 
 def _shifted(day: date, by: timedelta) -> date:
@@ -158,11 +221,13 @@ def limit_shown(schedule: list[LimitChange], day: date) -> Decimal:
     return limit_in_force(schedule, day)
 
 
-def _policy_row(schedule: list[LimitChange], limit_year: LimitYearPolicy) -> Row:
+def _policy_row(schedule: list[LimitChange], limit_year: LimitYearPolicy, previous: Row | None) -> Row:
+    threshold = previous.get("review_threshold_cents") if previous else None
     return {
         "id": 1,
         "limit_schedule": orjson.dumps([change.model_dump(mode="json") for change in schedule]).decode(),
         "limit_year": limit_year.model_dump_json(),
+        "review_threshold_cents": threshold if threshold is not None else cents(DEFAULT_REVIEW_THRESHOLD),
     }
 
 
@@ -190,6 +255,59 @@ class RegisteredGift:
     position: int | None
 
 
+@dataclass(frozen=True)
+class Person:
+    """A recipient as the register knows them."""
+
+    recipient_id: str
+    name: str
+    employer: str
+    merged_into: str | None
+    distinct_from: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WholePerson:
+    """A recipient with everyone merged into them: their ids, every spelling, and the look-alikes declared others."""
+
+    absorbed: tuple[str, ...]
+    spellings: tuple[tuple[str, str], ...]
+    distinct_from: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class People:
+    """Every recipient, and who was merged into whom (gifts to an absorbed recipient count as the survivor's)."""
+
+    by_id: dict[str, Person]
+    spellings: dict[str, list[tuple[str, str]]]
+
+    def survivor(self, recipient_id: str) -> str:
+        """The recipient this one now counts as: themself, or whom they were merged into (to the end of the chain)."""
+        for _ in range(100):
+            person = self.by_id.get(recipient_id)
+            if person is None or person.merged_into is None:
+                return recipient_id
+            recipient_id = person.merged_into
+        return recipient_id
+
+    def whole(self, survivor: str) -> WholePerson:
+        members = [r for r in self.by_id if self.survivor(r) == survivor]
+        absorbed = tuple(sorted(r for r in members if r != survivor))
+        spellings = tuple(dict.fromkeys(s for r in [survivor, *absorbed] for s in self.spellings.get(r, [])))
+        distinct = tuple(dict.fromkeys(d for r in [survivor, *absorbed] for d in self.by_id[r].distinct_from))
+        return WholePerson(absorbed, spellings, distinct)
+
+    def together(self, gifts: dict[str, list[RegisteredGift]]) -> dict[str, list[RegisteredGift]]:
+        """Gifts per recipient, with an absorbed recipient's gifts under their survivor, in date order."""
+        merged: dict[str, list[RegisteredGift]] = {}
+        for recipient_id, given in gifts.items():
+            merged.setdefault(self.survivor(recipient_id), []).extend(given)
+        for given in merged.values():
+            given.sort(key=lambda gift: (gift.given_on, gift.position or 0))
+        return merged
+
+
 @dataclass
 class RecipientYear:
     """One recipient's gifts in one limit year, against the limit in force."""
@@ -199,7 +317,19 @@ class RecipientYear:
     employer: str
     limit_year: str
     limit: Decimal
+    person: WholePerson = WholePerson((), (), ())
     gifts: list[RegisteredGift] = field(default_factory=list)
+    breaching_gift_ids: set[str] = field(default_factory=set)
+    """The year's gifts that the limit rule, with the schedule as it stands now, would refuse."""
+
+    @property
+    def status(self) -> str:
+        """`breach` (a gift over the limit in force), `near_limit` (the total past 80 % of it), or `ok`."""
+        if self.breaching_gift_ids:
+            return "breach"
+        if self.counted_total > NEAR_LIMIT * self.limit:
+            return "near_limit"
+        return "ok"
 
     @property
     def who(self) -> tuple[str, str, str]:
@@ -216,8 +346,10 @@ class RecipientYear:
 
 @dataclass(frozen=True)
 class GiftException:
-    """A gift worth a compliance officer's look: `near_limit` (the year's total passed 80 % of the limit
-    with it) or `split` (another counted gift to the same person within 7 days)."""
+    """A gift worth a compliance officer's look: `breach` (the limit in force now would refuse it: the year is
+    over the limit), `near_limit` (the year's total passed 80 % of the limit with it), `split` (another counted
+    gift to the same person within 7 days), or `review` (it counts nothing, but cost more than the firm's review
+    threshold)."""
 
     kind: str
     recipient_id: str
@@ -237,10 +369,16 @@ class GiftRegisterReader:
 
     def policy(self) -> tuple[list[LimitChange], LimitYearPolicy]:
         with self.view.reading() as cursor:
-            row = cursor.execute("SELECT id, limit_schedule, limit_year FROM gr_policy WHERE id = 1").fetchone()
+            row = cursor.execute("SELECT limit_schedule, limit_year FROM gr_policy WHERE id = 1").fetchone()
         if row is None:
             return list(FINRA_SCHEDULE), LimitYearPolicy()
-        return _schedule(dict(zip(POLICY.column_names, row, strict=True))), LimitYearPolicy.model_validate_json(row[2])
+        return _schedule({"limit_schedule": row[0]}), LimitYearPolicy.model_validate_json(row[1])
+
+    def review_threshold(self) -> Decimal:
+        """The cost above which a gift that counts nothing is shown for review."""
+        with self.view.reading() as cursor:
+            row = cursor.execute("SELECT review_threshold_cents FROM gr_policy WHERE id = 1").fetchone()
+        return money(row[0]) if row is not None and row[0] is not None else DEFAULT_REVIEW_THRESHOLD
 
     @staticmethod
     def window(policy: LimitYearPolicy, year: int, today: date) -> LimitYear:
@@ -258,44 +396,102 @@ class GiftRegisterReader:
         window = self.window(policy, year, today)
         limit = limit_shown(schedule, min(window.end, today))
         statement = (
-            "SELECT g.recipient_id, r.name, r.employer, g.gift_id, g.relationship_id, g.account_manager_id, "
+            "SELECT g.recipient_id, g.gift_id, g.relationship_id, g.account_manager_id, "
             "g.given_on, g.category, g.description, g.cost_cents, g.counted_cents, g.limit_cents, g.limit_year, "
-            "g.position FROM gr_gifts g JOIN gr_recipients r ON r.recipient_id = g.recipient_id "
-            "WHERE g.given_on >= ? AND g.given_on <= ?"
+            "g.position FROM gr_gifts g WHERE g.given_on >= ? AND g.given_on <= ? ORDER BY g.given_on, g.position"
         )
-        params: list[Any] = [day_text(window.start), day_text(window.end)]
-        if recipient_id is not None:
-            statement += " AND g.recipient_id = ?"
-            params.append(recipient_id)
-        statement += " ORDER BY r.name, r.employer, g.recipient_id, g.given_on, g.position"
         with self.view.reading() as cursor:
-            rows = cursor.execute(statement, params).fetchall()
+            rows = cursor.execute(statement, (day_text(window.start), day_text(window.end))).fetchall()
+        people = self.people()
+        wanted = None if recipient_id is None else people.survivor(recipient_id)
         years: dict[str, RecipientYear] = {}
         for row in rows:
-            entry = years.setdefault(row[0], RecipientYear(row[0], row[1], row[2], window.label, limit))
-            entry.gifts.append(_registered_gift(row[3:]))
-        return list(years.values())
+            survivor = people.survivor(row[0])
+            if wanted is not None and survivor != wanted:
+                continue
+            entry = years.get(survivor)
+            if entry is None:
+                person = people.by_id[survivor]
+                entry = years[survivor] = RecipientYear(
+                    survivor, person.name, person.employer, window.label, limit, person=people.whole(survivor)
+                )
+            entry.gifts.append(_registered_gift(row[1:]))
+        breaching = self._breaching(window, schedule, policy, people)
+        for entry in years.values():
+            entry.breaching_gift_ids = breaching.get(entry.recipient_id, set())
+        return sorted(years.values(), key=lambda e: (e.name, e.employer, e.recipient_id))
+
+    def people(self) -> People:
+        """Every recipient, with who was merged into whom, the look-alikes declared distinct, and every spelling."""
+        with self.view.reading() as cursor:
+            recipients = cursor.execute(
+                "SELECT recipient_id, name, employer, merged_into, distinct_from FROM gr_recipients"
+            ).fetchall()
+            spellings = cursor.execute("SELECT recipient_id, name, employer FROM gr_spellings").fetchall()
+        by_id = {
+            row[0]: Person(row[0], row[1], row[2], row[3], tuple(orjson.loads(row[4])) if row[4] else ())
+            for row in recipients
+        }
+        spelt: dict[str, list[tuple[str, str]]] = {}
+        for recipient_id, name, employer in spellings:
+            spelt.setdefault(recipient_id, []).append((name, employer))
+        return People(by_id, spelt)
+
+    def _breaching(
+        self, window: LimitYear, schedule: list[LimitChange], policy: LimitYearPolicy, people: People
+    ) -> dict[str, set[str]]:
+        """Per recipient, the gifts in `window` that the limit rule would refuse now: each gift is checked again,
+        in the order it was recorded, against the ones before it, with today's schedule (one rule, the domain's)."""
+        reach = timedelta(days=366)  # a rolling year, or a later gift's year, reaches this far either side
+        nearby = people.together(
+            self._counted_gifts_between(_shifted(window.start, -reach), _shifted(window.end, reach))
+        )
+        breaching: dict[str, set[str]] = {}
+        for recipient_id, gifts in nearby.items():
+            accepted: list[CountedGift] = []
+            for gift in sorted(gifts, key=lambda g: g.position or 0):
+                counted = CountedGift(
+                    gift_id=UUID(gift.gift_id), given_on=gift.given_on, counted_value=gift.counted_value
+                )
+                try:
+                    check_within_limit(accepted, counted, schedule, policy)
+                except GiftLimitExceeded:
+                    if window.contains(gift.given_on):
+                        breaching.setdefault(recipient_id, set()).add(gift.gift_id)
+                except RuleViolation:
+                    pass  # a day before the schedule begins: no limit to be over
+                accepted.append(counted)
+        return breaching
 
     def exceptions(self, year: int, today: date) -> list[GiftException]:
-        """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person.
+        """Gifts over the limit in force (breach), past 80 % of it (near limit), within 7 days of another to the
+        same person (split), and uncounted gifts that cost more than the review threshold (review).
 
-        A split is looked for across the ends of the limit year too: a gift on
-        30 December and another on 2 January are 3 days apart.
+        Every limit here is the one in force on the gift's date under the schedule as it stands now. A split is
+        looked for across the ends of the limit year too: a gift on 30 December and another on 2 January are
+        3 days apart.
         """
         schedule, policy = self.policy()
         window = self.window(policy, year, today)
+        threshold = self.review_threshold()
         found: list[GiftException] = []
         entries = self.register(year, today)
         for entry in entries:
             running = Decimal("0.00")
             for gift in entry.gifts:
+                limit = limit_shown(schedule, gift.given_on)
                 if gift.counted_value == 0:
+                    if gift.cost > threshold:
+                        found.append(GiftException("review", *entry.who, gift, running, limit))
                     continue
                 running += gift.counted_value
-                limit = gift.limit if gift.limit is not None else limit_shown(schedule, gift.given_on)
-                if running > NEAR_LIMIT * limit:
+                if gift.gift_id in entry.breaching_gift_ids:
+                    found.append(GiftException("breach", *entry.who, gift, running, limit))
+                elif running > NEAR_LIMIT * limit:
                     found.append(GiftException("near_limit", *entry.who, gift, running, limit))
-        nearby = self._counted_gifts_between(_shifted(window.start, -SPLIT_WINDOW), _shifted(window.end, SPLIT_WINDOW))
+        nearby = self.people().together(
+            self._counted_gifts_between(_shifted(window.start, -SPLIT_WINDOW), _shifted(window.end, SPLIT_WINDOW))
+        )
         by_recipient = {entry.recipient_id: entry for entry in entries}
         for recipient_id, gifts in nearby.items():
             holder = by_recipient.get(recipient_id)
@@ -308,7 +504,7 @@ class GiftRegisterReader:
                     if other.gift_id != gift.gift_id and abs(other.given_on - gift.given_on) <= SPLIT_WINDOW
                 )
                 if close:
-                    limit = gift.limit if gift.limit is not None else limit_shown(schedule, gift.given_on)
+                    limit = limit_shown(schedule, gift.given_on)
                     found.append(GiftException("split", *holder.who, gift, holder.counted_total, limit, close))
         return found
 

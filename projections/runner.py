@@ -608,7 +608,7 @@ class ProjectionRunner:
         self.projections = projections
         self.poll_interval = poll_interval
         self.after_batch = after_batch
-        """Called after each batch the runner processes (the ledger seals the log there)."""
+        """Called after each batch the runner processes, and after each idle poll (the ledger seals the log there)."""
         self._more = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
@@ -682,7 +682,7 @@ class ProjectionRunner:
             self.error = None
             attempts = 0
             logged = ""
-            if count and self.after_batch is not None:
+            if self.after_batch is not None:  # idle too: the sealer bounds the unsealed window by time
                 try:
                     self.after_batch()
                 except Exception as error:

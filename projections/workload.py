@@ -22,6 +22,10 @@ from domain.relationship import (
     ContractProposed,
     ContractSigned,
     ContractTerminated,
+    CorrectionApproved,
+    CorrectionRejected,
+    CorrectionRequested,
+    CorrectionStatus,
     DemoCancelled,
     DemoCompleted,
     DemoRescheduled,
@@ -91,6 +95,31 @@ CONTRACTS = Table(
     key=("contract_id",),
     indexes=(("relationship_id",),),
 )
+CORRECTION_REQUESTS = Table(
+    "wl_correction_requests",
+    (
+        ("request_id", "text"),
+        ("relationship_id", "text"),
+        ("requested_version", "int"),
+        ("requested_at", "text"),
+        ("requested_by", "text"),
+        ("requester_id", "text"),
+        ("corrects_version", "int"),
+        ("corrected_type", "text"),
+        ("target", "text"),
+        ("reason", "text"),
+        ("changes", "text"),
+        ("status", "text"),
+        ("decided_version", "int"),
+        ("decided_at", "text"),
+        ("decided_by", "text"),
+        ("decision_reason", "text"),
+        ("position", "int"),
+    ),
+    key=("request_id",),
+    indexes=(("status", "position"), ("requested_by", "position"), ("position",)),
+)
+"""Correction requests, open and decided: the queue managers work through."""
 
 
 def _staff_text(staff: list[StaffMember]) -> str:
@@ -101,7 +130,7 @@ class WorkloadProjection(LedgerProjection):
     """Who carries which relationships, with their contacts, demos and open proposals."""
 
     name = "workload"
-    tables = (MANAGERS, RELATIONSHIPS, DEMOS, CONTRACTS)
+    tables = (MANAGERS, RELATIONSHIPS, DEMOS, CONTRACTS, CORRECTION_REQUESTS)
 
     @handles(Registered)
     def on_registered(self, event: Registered, batch: Batch, position: int) -> None:
@@ -264,6 +293,48 @@ class WorkloadProjection(LedgerProjection):
                 contract["value_cents"] = cents(Decimal(changes["value"]))
             batch.update("wl_contracts", (event.target,), **contract)
 
+    @handles(CorrectionRequested)
+    def on_correction_requested(self, event: CorrectionRequested, batch: Batch, position: int) -> None:
+        self._relationship(batch, event)
+        batch.put(
+            "wl_correction_requests",
+            {
+                "request_id": str(event.request_id),
+                "relationship_id": str(event.originator_id),
+                "requested_version": event.originator_version,
+                "requested_at": utc_text(event.recorded_at),
+                "requested_by": str(event.requested_by),
+                "requester_id": event.actor_id,
+                "corrects_version": event.corrects_version,
+                "corrected_type": event.corrected_type,
+                "target": event.target,
+                "reason": event.reason,
+                "changes": orjson.dumps(event.changes).decode(),  # validated JSON already
+                "status": CorrectionStatus.OPEN.value,
+                "decided_version": None,
+                "decided_at": None,
+                "decided_by": None,
+                "decision_reason": None,
+                "position": position,
+            },
+        )
+
+    @handles(CorrectionApproved, CorrectionRejected)
+    def on_correction_decided(
+        self, event: CorrectionApproved | CorrectionRejected, batch: Batch, position: int
+    ) -> None:
+        self._relationship(batch, event)
+        decided = CorrectionStatus.APPROVED if isinstance(event, CorrectionApproved) else CorrectionStatus.REJECTED
+        batch.update(
+            "wl_correction_requests",
+            (str(event.request_id),),
+            status=decided.value,
+            decided_version=event.originator_version,
+            decided_at=utc_text(event.recorded_at),
+            decided_by=event.actor_id,
+            decision_reason=event.reason,
+        )
+
 
 # -- reading -----------------------------------------------------------------
 
@@ -417,6 +488,34 @@ class WorkloadReader:
         with self.view.reading() as cursor:
             rows = cursor.execute(statement, params).fetchall()
         return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def correction_requests(
+        self,
+        *,
+        status: str | None = None,
+        requested_by: str | None = None,
+        after_position: int = 0,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Correction requests in the order they were made, with their client's name, filtered, after a position."""
+        clauses: list[str] = ["q.position > ?"]
+        params: list[Any] = [after_position]
+        for column, value in (("q.status", status), ("q.requested_by", requested_by)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        columns = [f"q.{name}" for name in CORRECTION_REQUESTS.column_names]
+        statement = (
+            f"SELECT {', '.join(columns)}, r.client_name FROM wl_correction_requests q "
+            "LEFT JOIN wl_relationships r ON r.relationship_id = q.relationship_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY q.position"
+        )
+        if limit is not None:
+            statement += f" LIMIT {int(limit)}"
+        with self.view.reading() as cursor:
+            rows = cursor.execute(statement, params).fetchall()
+        names = (*CORRECTION_REQUESTS.column_names, "client_name")
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def open_proposals(self) -> dict[str, int]:
         """Open proposals per account manager, on open relationships."""

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,7 +185,7 @@ def drive_wrk(method: str, urls: list[str], body: str | None, authorization: str
 def measure_api(settings: Settings, *, count: int, max_seconds: float, workers: int = 1) -> dict[str, Load]:
     """The bare route, a command route (log a contact) and GET /workload, each under the same load."""
     system = build_system(settings, run_projections=False)
-    token = system.tokens.issue(role=Role.MANAGER, name="bench").token
+    token = system.tokens.issue(role=Role.MANAGER, name=f"bench-{uuid.uuid4().hex[:8]}").token
     system.close()
     headers = {"Authorization": f"Bearer {token}"}
     env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url}

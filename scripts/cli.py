@@ -180,16 +180,30 @@ app.add_typer(tokens_app, name="tokens")
 @tokens_app.command("add")
 def add_token(
     role: Annotated[Role, typer.Option(help="The principal's role.", case_sensitive=False)],
-    name: Annotated[str, typer.Option(help="Whose token it is; recorded as actor_id on every event it stores.")],
+    name: Annotated[
+        str,
+        typer.Option(
+            help="Whose token it is: 1-100 characters of A-Z a-z 0-9 . _ - @ :, never used before (revoked or not); "
+            "recorded as actor_id on every event it stores."
+        ),
+    ],
     account_manager_id: Annotated[
         str | None, typer.Option(help="For an account_manager token: the account manager it stands for.")
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="When it stops working: an RFC 3339 time with its offset (2027-01-31T18:00:00+01:00) "
+            "or a duration from now (90d, 12h, 30m, 2w). Default: never."
+        ),
     ] = None,
 ) -> None:
     """Creates an API token and prints it as the last line (only its hash is stored)."""
     from uuid import UUID
 
+    from domain.errors import DomainError
     from infrastructure.bootstrap import build_view_store
-    from infrastructure.tokens import TokenStore
+    from infrastructure.tokens import TokenStore, account_manager_activity, parse_expiry
 
     manager_id = None
     if account_manager_id is not None:
@@ -198,67 +212,167 @@ def add_token(
         except ValueError:
             fail(f"--account-manager-id {account_manager_id!r} is not a UUID")
     settings = Settings.from_env()
-    if manager_id is not None:
-        with build_ledger(settings) as ledger:
-            ledger.account_manager(manager_id)  # refuses an unknown manager
-    view = build_view_store(settings)
     try:
-        issued = TokenStore(view).issue(role=role, name=name, account_manager_id=manager_id)
+        expires_at = parse_expiry(expires) if expires is not None else None
+        with build_ledger(settings) as ledger:
+            view = build_view_store(settings)
+            try:
+                store = TokenStore(view, manager_active=account_manager_activity(ledger))
+                issued = store.issue(role=role, name=name, account_manager_id=manager_id, expires_at=expires_at)
+            finally:
+                view.close()
+    except DomainError as error:  # a used name, an unknown or deactivated manager, a bad expiry
+        fail(error.message)
+    until = f", until {issued.expires_at.isoformat()}" if issued.expires_at else ""
+    typer.echo(f"Token for {issued.name} ({issued.principal.role.value}{until}); it is shown only now:", err=True)
+    typer.echo(issued.token)
+
+
+@tokens_app.command("list")
+def list_tokens() -> None:
+    """Lists every token ever issued (name, role, account manager, created, expires, revoked): never a secret."""
+    from infrastructure.bootstrap import build_view_store
+    from infrastructure.tokens import TokenStore
+
+    view = build_view_store(Settings.from_env())
+    try:
+        store, records, after = TokenStore(view), [], ("", "")
+        while page := store.records(after=after, limit=500):
+            records.extend(page)
+            last = page[-1]
+            after = (last.created_at.isoformat() if last.created_at else "", last.name)
     finally:
         view.close()
-    typer.echo(f"Token for {issued.name} ({issued.principal.role.value}); it is shown only now:", err=True)
-    typer.echo(issued.token)
+    rows = [("NAME", "ROLE", "ACCOUNT MANAGER", "CREATED", "EXPIRES", "REVOKED")]
+    for record in records:
+        revoked = f"{record.revoked_at:%Y-%m-%dT%H:%M:%SZ} by {record.revoked_by}" if record.revoked_at else "-"
+        rows.append(
+            (
+                record.name,
+                record.role,
+                str(record.account_manager_id or "-"),
+                f"{record.created_at:%Y-%m-%dT%H:%M:%SZ}" if record.created_at else "-",
+                f"{record.expires_at:%Y-%m-%dT%H:%M:%SZ}" if record.expires_at else "never",
+                revoked,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@tokens_app.command("revoke")
+def revoke_token(
+    name: Annotated[str, typer.Argument(help="The token's name.", show_default=False)],
+) -> None:
+    """Revokes a token: a running server refuses it within a second. The row stays, marked revoked (when, by whom)."""
+    import getpass
+
+    from domain.errors import DomainError
+    from infrastructure.bootstrap import build_view_store
+    from infrastructure.tokens import TokenStore
+
+    try:
+        operator = getpass.getuser()
+    except (KeyError, OSError):  # no login name for this uid (a bare container)
+        operator = str(os.getuid())
+    view = build_view_store(Settings.from_env())
+    try:
+        revoked = TokenStore(view).revoke(name, by=f"cli:{operator}")
+    except DomainError as error:  # unknown, or already revoked
+        fail(error.message)
+    finally:
+        view.close()
+    typer.echo(f"Revoked the token {revoked.name!r} ({revoked.role}) at {revoked.revoked_at:%Y-%m-%dT%H:%M:%SZ}.")
 
 
 @app.command()
 def seal(
     public_key: Annotated[
-        bool, typer.Option("--public-key", help="Print the seals' public key (PEM) and exit.")
+        bool,
+        typer.Option("--public-key", help="Print the signing key's public key (PEM), its fingerprint on stderr."),
     ] = False,
+    rotate_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--rotate-key",
+            help="Hand over to this new key (PEM, created if missing): a seal signed by the old key and the new, "
+            "after which the new key replaces the one at LEDGER_SIGNING_KEY.",
+        ),
+    ] = None,
 ) -> None:
-    """Seals the log now: signs the Merkle root over every event (key from LEDGER_SIGNING_KEY)."""
+    """Seals the log now: recomputes every hash since the last seal, then signs the Merkle root over every event."""
     from infrastructure.bootstrap import build_view_store
-    from infrastructure.verification import Integrity, load_signing_key, public_key_pem
+    from infrastructure.integrity import fingerprint
+    from infrastructure.verification import Integrity, SealRefused, load_signing_key, public_key_pem, raw_public_key
 
     settings = Settings.from_env()
     key = load_signing_key(settings.signing_key_path)
     if public_key:
         typer.echo(public_key_pem(key), nl=False)
+        typer.echo(f"fingerprint {fingerprint(raw_public_key(key))}", err=True)
         return
+    new_key = load_signing_key(str(rotate_key)) if rotate_key is not None else None
     with build_ledger(settings) as ledger:
         view = build_view_store(settings)
         try:
-            sealed = Integrity(ledger, view).seal(key)
+            sealed = Integrity(ledger, view).seal(key, rotate_to=new_key)
+        except SealRefused as refused:
+            fail(f"nothing sealed: {refused}")
         finally:
             view.close()
     if sealed is None:
         typer.echo("Nothing new to seal: the last seal already covers the whole log.")
+        return
+    if new_key is not None and rotate_key is not None:
+        _install_signing_key(rotate_key, Path(settings.signing_key_path))
+        typer.echo(
+            f"Rotated the signing key at position {sealed.position}: {fingerprint(sealed.public_key)} hands over to "
+            f"{fingerprint(raw_public_key(new_key))}, now at {settings.signing_key_path}."
+        )
     else:
         typer.echo(f"Sealed {sealed.size:,} events up to position {sealed.position}.")
-        typer.echo(f"position {sealed.position}\nroot {sealed.root.hex()}\nsignature {sealed.signature.hex()}")
+    typer.echo(f"position {sealed.position}\nroot {sealed.root.hex()}\nsignature {sealed.signature.hex()}")
+
+
+def _install_signing_key(new: Path, path: Path) -> None:
+    """Puts the new key where every sealing process reads it, in one step (the old key is retired)."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.rotated")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(new.read_bytes())
+    os.replace(draft, path)
 
 
 @app.command()
 def verify(
     public_key: Annotated[
-        Path | None, typer.Option(help="A public key (PEM) the seals must verify against (default: their own).")
+        Path | None,
+        typer.Option(
+            help="The ledger's public key (PEM, or its 64 hex digits in a file) kept outside the database; "
+            "default: the local signing key's, if LEDGER_SIGNING_KEY names a file."
+        ),
     ] = None,
 ) -> None:
-    """Recomputes every hash chain and seal; exit 0 when the log is intact, 1 with the first bad position when not."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    """Recomputes every hash chain and seal; exit 0 when the log is intact, 1 with the first bad position when not.
 
+    Every seal must be signed by the first seal's key or a key it rotated to, and that
+    chain of keys must hold the given (or local) key.
+    """
     from infrastructure.bootstrap import build_view_store
-    from infrastructure.verification import Integrity
+    from infrastructure.integrity import fingerprint
+    from infrastructure.verification import Integrity, local_public_key, parse_public_key
     from scripts.progress import events_progress
 
+    settings = Settings.from_env()
     pinned = None
     if public_key is not None:
-        loaded = serialization.load_pem_public_key(public_key.read_bytes())
-        if not isinstance(loaded, Ed25519PublicKey):
-            fail(f"{public_key} is not an Ed25519 public key")
-        pinned = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    settings = Settings.from_env()
+        try:
+            pinned = parse_public_key(public_key.read_text())
+        except ValueError:
+            fail(f"{public_key} is not an Ed25519 public key (PEM or 64 hex digits)")
+    else:
+        pinned = local_public_key(settings.signing_key_path)
     with build_ledger(settings) as ledger:
         view = build_view_store(settings)
         try:
@@ -268,6 +382,14 @@ def verify(
             view.close()
     if result.ok:
         typer.echo(f"Intact: {result.events_checked:,} events and {result.seals_checked} seals verified.")
+        if result.first_key is not None:
+            source = "the given key" if public_key is not None else "the local signing key"
+            confirmed = f"confirmed by {source}" if result.key_confirmed else "NOT confirmed: pass --public-key FILE"
+            typer.echo(
+                f"Seals' key {fingerprint(result.current_key or result.first_key)} "
+                f"({result.rotations_checked} rotations; {confirmed})",
+                err=True,
+            )
         return
     for problem in result.problems[:20]:
         typer.echo(problem, err=True)

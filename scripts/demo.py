@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.account_manager import Registered
 from domain.application import Ledger
+from domain.errors import LikelySameRecipient
 from domain.gift_recipient import GiftReceived
 from domain.gift_rule import limit_in_force
 from domain.model import LedgerEvent
@@ -69,17 +70,35 @@ def add_showcase(ledger: Ledger, today: date) -> None:
     )
     corporate = [r for r in theirs if r.client_kind is ClientKind.CORPORATE] or theirs
     giver = next((r for r in corporate if r.industry is Industry.FINANCIAL_SERVICES), corporate[0])
+    others: list[UUID] = []
     for number, (given_on, description, cost) in enumerate(_near_limit_gifts(ledger, today), start=1):
-        ledger.give_gift(
-            Audit(principal=principal, correlation_id=f"demo-showcase-gift-{number}"),
-            giver.id,
-            recipient_name=SHOWCASE_RECIPIENT,
-            recipient_employer=giver.client_name,
-            description=description,
-            given_on=given_on,
-            category="general",
-            cost=cost.quantize(Decimal("0.01")),
-        )
+        audit = Audit(principal=principal, correlation_id=f"demo-showcase-gift-{number}")
+
+        def give(
+            distinct_from: list[UUID],
+            audit: Audit = audit,
+            given_on: date = given_on,
+            cost: Decimal = cost,
+            description: str = description,
+        ) -> None:
+            ledger.give_gift(
+                audit,
+                giver.id,
+                recipient_name=SHOWCASE_RECIPIENT,
+                recipient_employer=giver.client_name,
+                description=description,
+                given_on=given_on,
+                category="general",
+                cost=cost.quantize(Decimal("0.01")),
+                distinct_from=distinct_from,
+            )
+
+        try:
+            give(others)
+        except LikelySameRecipient as resembles:
+            # The random history holds a look-alike: the showcase person is someone else, and says so.
+            others = [UUID(candidate.recipient_id) for candidate in resembles.candidates]
+            give(others)
 
 
 def _near_limit_gifts(ledger: Ledger, today: date) -> list[tuple[date, str, Decimal]]:
@@ -160,6 +179,7 @@ def demo_tokens(system: System) -> dict[str, str]:
         manager_id = UUID(managers[0]["account_manager_id"]) if role is Role.ACCOUNT_MANAGER and managers else None
         if role is Role.ACCOUNT_MANAGER and manager_id is None:
             continue
-        name = f"demo-{role.value}" if manager_id is None else f"demo-{role.value} ({managers[0]['name']})"
+        # A token's name is never reused, so each start of the demo issues new names.
+        name = f"demo-{role.value}-{uuid4().hex[:6]}"
         tokens[role.value] = system.tokens.issue(role=role, name=name, account_manager_id=manager_id).token
     return tokens

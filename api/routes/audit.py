@@ -15,9 +15,11 @@ from fastapi.responses import StreamingResponse
 from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
-from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, VerificationPublic
-from domain.values import Timestamp
+from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, SealRecordPublic, VerificationPublic
+from domain.values import ReadingMoment, clamped
 from infrastructure.bootstrap import System
+from infrastructure.integrity import Seal, fingerprint
+from infrastructure.verification import local_public_key
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 EXPORT_PAGE = 1_000
@@ -101,8 +103,8 @@ def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[Ac
 
 @router.get("/verify", response_model=VerificationPublic, responses=problems("forbidden"))
 def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
-    """Recomputes every hash chain and every seal's root and signature: `ok`, events checked, first bad position."""
-    result = system.integrity.verify()
+    """Recomputes every hash chain and every seal's root and signature, each seal held to the ledger's own key."""
+    result = system.integrity.verify(public_key=local_public_key(system.settings.signing_key_path))
     last = result.last_seal
     return VerificationPublic(
         ok=result.ok,
@@ -111,6 +113,47 @@ def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
         first_bad_position=result.first_bad_position,
         problems=result.problems[:100],
         last_seal=SealPublic(position=last.position, size=last.size, sealed_at=last.sealed_at) if last else None,
+        rotations_checked=result.rotations_checked,
+        key_fingerprint=fingerprint(result.first_key) if result.first_key else None,
+        current_key_fingerprint=fingerprint(result.current_key) if result.current_key else None,
+        key_confirmed=result.key_confirmed,
+    )
+
+
+@router.get("/seals", response_model=Page[SealRecordPublic], responses=problems("forbidden", "validation_error"))
+def seals(principal: AuditorDep, system: SystemDep, page: PageDep) -> Page[SealRecordPublic]:
+    """Every seal and key rotation in log order, with its root, signature and key, for checking outside the ledger."""
+    after = None
+    if page.after:
+        after = (page.after_int("position"), page.after_int("kind"), page.after_text("at"))
+    found = system.integrity.seal_page(after, page.limit + 1)
+    items = found[: page.limit]
+    last = items[-1] if items else None
+    return Page(
+        items=[seal_record_public(seal) for seal in items],
+        next_cursor=page.next_cursor(
+            len(found) > page.limit,
+            position=last.position if last else 0,
+            kind=1 if last and last.is_rotation else 0,
+            at=last.sealed_at if last and last.is_rotation else "",
+        ),
+    )
+
+
+def seal_record_public(seal: Seal) -> SealRecordPublic:
+    new_key = seal.new_public_key
+    return SealRecordPublic(
+        kind="rotation" if new_key else "seal",
+        position=seal.position,
+        size=seal.size,
+        root=seal.root.hex(),
+        signature=seal.signature.hex(),
+        public_key=seal.public_key.hex(),
+        key_fingerprint=fingerprint(seal.public_key),
+        sealed_at=seal.sealed_at,
+        new_public_key=new_key.hex() if new_key else None,
+        new_key_fingerprint=fingerprint(new_key) if new_key else None,
+        new_key_signature=seal.new_key_signature.hex() if seal.new_key_signature else None,
     )
 
 
@@ -124,11 +167,11 @@ def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
 def export(
     principal: AuditorDep,
     system: SystemDep,
-    as_of: Annotated[Timestamp | None, Query(description="Events recorded up to this time (default: now).")] = None,
+    as_of: Annotated[ReadingMoment | None, Query(description="Events recorded up to this time (default: now).")] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`.")] = "jsonl",  # noqa: A002
 ) -> StreamingResponse:
     """Every event recorded up to `as_of`, with all audit fields, streamed in constant memory."""
-    until = as_of or datetime.now(UTC)
+    until = clamped(as_of) if as_of is not None else datetime.now(UTC)
     if format == "csv":
         return StreamingResponse(csv_lines(system, until), media_type="text/csv")
     return StreamingResponse(jsonl_lines(system, until), media_type="application/x-ndjson")

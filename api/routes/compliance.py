@@ -28,8 +28,11 @@ from api.schemas import (
     LimitYearPublic,
     LimitYearSet,
     Page,
+    RecipientMergeCreate,
     RecipientYearPublic,
     RegisteredGiftPublic,
+    ReviewThresholdSet,
+    SpellingPublic,
 )
 from domain.values import EARLIEST, LATEST
 from projections.gift_register import GiftException, RecipientYear, RegisteredGift, limit_shown
@@ -68,6 +71,10 @@ def _recipient(entry: RecipientYear) -> RecipientYearPublic:
         counted_total=money(entry.counted_total),
         limit=money(entry.limit),
         headroom=money(entry.headroom),
+        status=entry.status,
+        spellings=[SpellingPublic(name=name, employer=employer) for name, employer in entry.person.spellings],
+        absorbed=[UUID(absorbed) for absorbed in entry.person.absorbed],
+        distinct_from=[UUID(other) for other in entry.person.distinct_from],
         gifts=[_gift(gift) for gift in entry.gifts],
     )
 
@@ -95,6 +102,7 @@ def get_gift_policy(principal: PrincipalDep, ledger: LedgerDep, response: Respon
             LimitChangePublic(effective_from=c.effective_from, amount=money(c.amount)) for c in policy.limit_schedule
         ],
         limit_year=LimitYearPublic(kind=policy.limit_year.kind.value, start_month=policy.limit_year.start_month),
+        review_threshold=money(policy.review_threshold),
         version=policy.version,
     )
 
@@ -103,15 +111,65 @@ def get_gift_policy(principal: PrincipalDep, ledger: LedgerDep, response: Respon
     "/gift-policy/limits",
     status_code=status.HTTP_201_CREATED,
     response_model=CommandPublic,
-    responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
+    responses=problems("forbidden", "rule_violation", "precondition_failed", "version_conflict", "validation_error"),
 )
 def schedule_gift_limit(
     body: GiftLimitCreate, audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
 ) -> CommandPublic:
-    """Sets the gift limit from a date on (compliance and admins); it replaces any change on that same date."""
+    """Sets the firm's gift limit from a date on (compliance and admins), replacing any change on that same date.
+
+    Never above the regulatory limit in force then (409); a date before today needs a `reason` (422).
+    """
     result = ledger.schedule_gift_limit(
-        audit, effective_from=body.effective_from, amount=body.amount, expected_version=expected_version
+        audit,
+        effective_from=body.effective_from,
+        amount=body.amount,
+        reason=body.reason,
+        expected_version=expected_version,
     )
+    command_done(response, result)
+    return CommandPublic(id=result.id, version=result.version, position=result.position)
+
+
+@router.post(
+    "/recipients/{recipient_id}/merges",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandPublic,
+    responses=problems(
+        "forbidden", "not_found", "rule_violation", "precondition_failed", "version_conflict", "validation_error"
+    ),
+)
+def merge_recipients(
+    recipient_id: UUID,
+    body: RecipientMergeCreate,
+    audit: AuditDep,
+    ledger: LedgerDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> CommandPublic:
+    """Records that another recipient is this same person (compliance): their gifts count together in every year
+    from now on, and a year the two are over the limit shows as a breach. No stored gift changes."""
+    result = ledger.merge_recipients(
+        audit, recipient_id, absorbed_id=body.absorbed_id, reason=body.reason, expected_version=expected_version
+    )
+    command_done(response, result)
+    return CommandPublic(id=result.id, version=result.version, position=result.position)
+
+
+@router.put(
+    "/gift-policy/review-threshold",
+    response_model=CommandPublic,
+    responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
+)
+def set_review_threshold(
+    body: ReviewThresholdSet,
+    audit: AuditDep,
+    ledger: LedgerDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> CommandPublic:
+    """Sets the cost above which a gift that counts nothing (promotional, personal, …) is a `review` exception."""
+    result = ledger.set_review_threshold(audit, amount=body.amount, expected_version=expected_version)
     command_done(response, result)
     return CommandPublic(id=result.id, version=result.version, position=result.position)
 
@@ -179,6 +237,7 @@ def get_recipient(
         counted_total="0.00",
         limit=money(limit),
         headroom=money(limit),
+        status="ok",
         gifts=[],
     )
 
@@ -191,7 +250,8 @@ def get_recipient(
 def get_exceptions(
     principal: ComplianceReaderDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
 ) -> Page[GiftExceptionPublic]:
-    """Gifts that took a recipient past 80 % of the limit, and gifts within 7 days of another to the same person."""
+    """Gifts over the limit in force (`breach`), past 80 % of it (`near_limit`), within 7 days of another to the
+    same person (`split`), and uncounted gifts costing more than the review threshold (`review`)."""
     found = register.exceptions(_this_year(year), datetime.now(UTC).date())
     offset = page.after_int("offset")
     items = found[offset : offset + page.limit]

@@ -20,6 +20,7 @@ from api.schemas import (
     ContractCreate,
     ContractSignature,
     ContractTermination,
+    CorrectionCommandPublic,
     CorrectionCreate,
     DemoCommandPublic,
     DemoCompletion,
@@ -37,9 +38,9 @@ from api.schemas import (
     RelationshipPublic,
     TierSet,
 )
-from domain.application import CommandResult
+from domain.application import CommandResult, NamedRecipient
 from domain.relationship import ClientRelationship
-from domain.values import RelationshipStatus, Role, Tier, Timestamp
+from domain.values import ReadingMoment, RelationshipStatus, Role, Tier, clamped
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -152,7 +153,7 @@ def get_relationship(
         int | None, Query(ge=1, le=LARGEST_INTEGER, description="The state as it was at this version.")
     ] = None,
     as_of: Annotated[
-        Timestamp | None, Query(description="The state as recorded at this time (with an offset).")
+        ReadingMoment | None, Query(description="The state as recorded at this time (with an offset).")
     ] = None,
 ) -> RelationshipPublic:
     """A relationship now, or as it stood at a version or as recorded at a time (404 if it did not exist yet)."""
@@ -164,7 +165,7 @@ def get_relationship(
         )
     check_sees_relationship(principal, ledger.relationship(relationship_id).account_manager_id)
     if as_of is not None:
-        relationship = ledger.relationship_as_of(relationship_id, as_of)
+        relationship = ledger.relationship_as_of(relationship_id, clamped(as_of))
     else:
         relationship = ledger.relationship(relationship_id, version=version)
     response.headers["ETag"] = f'"{relationship.version}"'
@@ -453,6 +454,7 @@ def terminate_contract(
         "not_found",
         "rule_violation",
         "gift_limit_exceeded",
+        "likely_same_recipient",
         "version_conflict",
         "precondition_failed",
         "validation_error",
@@ -466,12 +468,18 @@ def give_gift(
     expected_version: ExpectedVersionDep,
     response: Response,
 ) -> GiftCommandPublic:
-    """Records a gift under FINRA Rule 3220; over the limit: `gift_limit_exceeded` with limit, counted and headroom."""
+    """Records a gift under FINRA Rule 3220; over the limit: `gift_limit_exceeded` with limit, counted and headroom.
+
+    A new recipient who looks like a known one: `likely_same_recipient` with the candidates.
+    """
     result = ledger.give_gift(
         audit,
         relationship_id,
         recipient_name=body.recipient.name,
         recipient_employer=body.recipient.employer,
+        recipient_id=body.recipient.recipient_id,
+        distinct_from=body.recipient.distinct_from,
+        shared_with=[NamedRecipient.model_validate(other.model_dump()) for other in body.shared_with],
         description=body.description,
         given_on=body.given_on,
         category=body.category,
@@ -490,6 +498,7 @@ def give_gift(
         gift_id=result.gift_id,
         recipient_id=result.recipient_id,
         counted_value=money(result.counted_value),
+        shared_with=list(result.shared_recipient_ids),
     )
 
 
@@ -524,8 +533,14 @@ def provide_entertainment(
 @router.post(
     "/{relationship_id}/corrections",
     status_code=status.HTTP_201_CREATED,
-    response_model=CommandPublic,
-    responses=WRITE_PROBLEMS,
+    response_model=CorrectionCommandPublic,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": CorrectionCommandPublic,
+            "description": "An account manager's correction that moves pay, stored as a request for a manager.",
+        },
+        **WRITE_PROBLEMS,
+    },
 )
 def correct_entry(
     relationship_id: UUID,
@@ -534,8 +549,12 @@ def correct_entry(
     ledger: LedgerDep,
     expected_version: ExpectedVersionDep,
     response: Response,
-) -> CommandPublic:
-    """Corrects fields of an earlier event, named by its version: the only way to fix a mistake."""
+) -> CorrectionCommandPublic:
+    """Corrects fields of an earlier event, named by its version: the only way to fix a mistake.
+
+    An account manager's correction of a signing (its value or date) is a request (202), applied only when a
+    manager approves it; a signing credited to another manager is not theirs to correct (403).
+    """
     result = ledger.correct_entry(
         audit,
         relationship_id,
@@ -544,7 +563,16 @@ def correct_entry(
         changes=body.changes,
         expected_version=expected_version,
     )
-    return _command(response, result)
+    command_done(response, result)
+    if result.request_id is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/v1/relationships/{relationship_id}/correction-requests/{result.request_id}"
+        state = "requested"
+    else:
+        state = "applied"
+    return CorrectionCommandPublic(
+        id=result.id, version=result.version, position=result.position, status=state, request_id=result.request_id
+    )
 
 
 @router.post("/{relationship_id}/closure", response_model=CommandPublic, responses=WRITE_PROBLEMS)

@@ -6,6 +6,7 @@ temporary SQLite file; the HTTP tests run on both stores.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -97,8 +98,15 @@ def test_the_auditors_command_line_seals_verifies_names_a_tampered_position_and_
     foreign = ledger(env, tmp_path, "verify", "--public-key", str(tmp_path / "other.pem"))
     assert foreign.returncode == 1
     assert foreign.stdout == ""
+    fingerprints = [
+        hashlib.sha256(pem_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hexdigest()
+        for pem_key in (key, serialization.load_pem_public_key(other.stdout.encode()))
+        if isinstance(pem_key, Ed25519PublicKey)
+    ]
+    assert public.stderr == f"fingerprint {fingerprints[0]}\n"
     assert reasons(foreign) == [
-        f"position {head}: the seal's signature does not verify: forged or altered",
+        f"position {head}: the seals are signed by key {fingerprints[0]}, not by the pinned key {fingerprints[1]}: "
+        "the seals were replaced, or the wrong key was given",
         f"ledger: NOT intact: first bad position {head} ({head:,} events checked)",
     ]
 
@@ -138,6 +146,14 @@ def test_the_auditors_command_line_seals_verifies_names_a_tampered_position_and_
 # -- GET /v1/audit/verify ------------------------------------------------------------------
 
 
+NO_SEAL_KEYS = {
+    "rotations_checked": 0,
+    "key_fingerprint": None,
+    "current_key_fingerprint": None,
+    "key_confirmed": False,
+}
+
+
 def test_get_audit_verify_answers_ok_on_an_intact_ledger_and_the_first_bad_position_once_tampered(
     client: TestClient, tokens: Tokens, desk: Desk, system: System, database_url: str
 ) -> None:
@@ -156,6 +172,7 @@ def test_get_audit_verify_answers_ok_on_an_intact_ledger_and_the_first_bad_posit
         "first_bad_position": None,
         "problems": [],
         "last_seal": None,
+        **NO_SEAL_KEYS,
     }
 
     with intruder(database_url, system.ledger) as who:
@@ -170,6 +187,7 @@ def test_get_audit_verify_answers_ok_on_an_intact_ledger_and_the_first_bad_posit
         "first_bad_position": desk.position,
         "problems": [f"position {desk.position}: {desk.relationship_id} version 1 does not match its hash: altered"],
         "last_seal": None,
+        **NO_SEAL_KEYS,
     }
     assert_problem(client.get("/v1/audit/verify", headers=tokens.manager), 403, "forbidden")
 

@@ -33,6 +33,7 @@ def test_the_default_gift_policy_is_finras_schedule_with_calendar_years(client: 
     assert response.json() == {
         "limit_schedule": FINRA_SCHEDULE,
         "limit_year": {"kind": "calendar", "start_month": None},
+        "review_threshold": "100.00",
         "version": 1,
     }
 
@@ -42,7 +43,7 @@ def test_a_lower_limit_from_a_date_applies_to_gifts_given_from_that_date(
 ) -> None:
     scheduled = client.post(
         "/v1/compliance/gift-policy/limits",
-        json={"effective_from": "2026-06-01", "amount": "150.00"},
+        json={"effective_from": "2026-06-01", "amount": "150.00", "reason": "Lowered by the board"},
         headers=tokens.compliance,
     )
     name, employer = unique("Jane Roe"), unique("Initech")
@@ -119,12 +120,12 @@ def test_a_policy_change_with_a_stale_if_match_is_refused_and_stores_nothing(
 ) -> None:
     first = client.post(
         "/v1/compliance/gift-policy/limits",
-        json={"effective_from": "2026-09-01", "amount": "200.00"},
+        json={"effective_from": "2026-09-01", "amount": "200.00", "reason": "Lowered"},
         headers={**tokens.compliance, "If-Match": '"1"'},
     )
     stale = client.post(
         "/v1/compliance/gift-policy/limits",
-        json={"effective_from": "2026-10-01", "amount": "250.00"},
+        json={"effective_from": "2026-10-01", "amount": "250.00", "reason": "Lowered"},
         headers={**tokens.compliance, "If-Match": '"1"'},
     )
 
@@ -159,6 +160,10 @@ def test_the_gift_register_shows_each_recipient_with_total_limit_headroom_and_gi
         "counted_total": "150.00",
         "limit": "300.00",
         "headroom": "150.00",
+        "status": "ok",
+        "spellings": [{"name": jane, "employer": employer}],
+        "absorbed": [],
+        "distinct_from": [],
     }
     gifts = entries[jane]["gifts"]
     assert [(g["given_on"], g["cost"], g["counted_value"]) for g in gifts] == [

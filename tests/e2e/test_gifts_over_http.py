@@ -27,7 +27,8 @@ def test_a_gift_is_recorded_with_its_counted_value_gift_id_and_recipient_id(clie
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "version", "position", "gift_id", "recipient_id", "counted_value"}
+    assert set(body) == {"id", "version", "position", "gift_id", "recipient_id", "counted_value", "shared_with"}
+    assert body["shared_with"] == []
     assert (body["id"], body["version"], body["counted_value"]) == (desk.relationship_id, 2, "95.50")
     assert response.headers["ETag"] == '"2"'
     given = events_of(client, desk.manager, desk.relationship_id)[-1]
@@ -44,7 +45,17 @@ def test_counted_values_follow_the_category_the_ticket_rule_and_sharing(client: 
         ({"category": "personal", "cost": "500.00"}, "0.00"),
         ({"category": "promotional", "cost": "40.00"}, "0.00"),
         ({"category": "ticket", "cost": "60.00", "face_value": "90.00"}, "90.00"),
-        ({"category": "general", "cost": "100.00", "recipients_count": 3}, "33.33"),
+        (
+            {
+                "category": "general",
+                "cost": "100.00",
+                "shared_with": [
+                    {"name": unique("Carol Diaz"), "employer": employer},
+                    {"name": unique("Dev Patel"), "employer": employer},
+                ],
+            },
+            "33.33",
+        ),
     ]
 
     counted = [

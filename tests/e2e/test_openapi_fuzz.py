@@ -1,4 +1,5 @@
-"""Schemathesis against /openapi.json: no request, however odd, gets a 500, and every answer matches its schema."""
+"""Schemathesis against /openapi.json: no request, however odd, gets a 500; every answer matches its schema, carries
+`X-Correlation-ID`, and every error is an RFC 9457 problem with its `status` and `code`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from domain.values import Role
 from infrastructure.bootstrap import System, build_system
 from infrastructure.settings import Settings
 
+PROBLEM_JSON = "application/problem+json"
+
 
 @schemathesis.check
 def no_internal_error(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -26,7 +29,50 @@ def no_internal_error(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-CHECKS = [no_internal_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+def _header(response: Any, name: str) -> str | None:
+    # Schemathesis keeps headers with lowercase names, each a list of values.
+    values = response.headers.get(name.lower())
+    return str(values[0]) if values else None
+
+
+@schemathesis.check
+def correlation_id_on_every_response(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every response, of every status, carries `X-Correlation-ID` (API.md's conventions)."""
+    if not _header(response, "X-Correlation-ID"):
+        msg = f"{response.status_code} without X-Correlation-ID for {case.method} {case.formatted_path}"
+        raise AssertionError(msg)
+    return None
+
+
+@schemathesis.check
+def every_error_is_a_problem(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A status of 400 or more answers `application/problem+json` with the `status` it was sent with and a `code`."""
+    if response.status_code < 400:
+        return None
+    where = f"{response.status_code} for {case.method} {case.formatted_path}"
+    content_type = _header(response, "Content-Type") or ""
+    if not content_type.startswith(PROBLEM_JSON):
+        msg = f"{where} is {content_type or 'without a content type'}, not {PROBLEM_JSON}: {response.text[:300]}"
+        raise AssertionError(msg)
+    try:
+        body = response.json()
+    except ValueError:
+        msg = f"{where}: the problem is not JSON: {response.text[:300]}"
+        raise AssertionError(msg) from None
+    if not isinstance(body, dict) or body.get("status") != response.status_code or not body.get("code"):
+        msg = f"{where}: a problem needs the same `status` and a `code`: {response.text[:300]}"
+        raise AssertionError(msg)
+    return None
+
+
+CHECKS = [
+    no_internal_error,
+    correlation_id_on_every_response,
+    every_error_is_a_problem,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -401,6 +401,7 @@ class LedgerDriver:
             self.audit(b, Role.COMPLIANCE),
             effective_from=date(2026, 1 + a % 12, 1),
             amount=f"{50 + b % 300}.00",
+            reason="Set by the property test",
         )
 
     def limit_year(self, a: int, b: int) -> None:

@@ -24,6 +24,7 @@ from psycopg import sql
 
 from domain.application import Ledger
 from infrastructure.bootstrap import build_ledger, build_view_store
+from infrastructure.integrity import GENESIS, Seal, event_hash
 from infrastructure.settings import Settings
 from infrastructure.storage import library_env
 from infrastructure.verification import Integrity
@@ -78,17 +79,21 @@ class Intruder:
             cursor.execute(statement.encode(), params)
             return cursor.fetchall() if cursor.description else []
 
+    def table(self, name: str) -> str:
+        """A table of the ledger's, named as this connection must name it."""
+        return name if self.is_sqlite else sql.Identifier(self.schema, name).as_string()
+
     def drop_guards(self) -> None:
         """Drops the triggers that refuse UPDATE and DELETE, as an intruder with the owner's rights would."""
+        tables = (self.events_name, self.hashes_name, *SEAL_TABLES)
         if self.is_sqlite:
-            for table in (self.events_name, self.hashes_name, "ledger_seals"):
+            for table in tables:
                 for operation in ("update", "delete"):
                     self.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_{operation}")
         else:
-            guarded = ((self.events_name, self.events), (self.hashes_name, self.hashes), ("ledger_seals", self.seals))
-            for table, qualified in guarded:
+            for table in tables:
                 trigger = sql.Identifier(f"{table}_append_only").as_string()
-                self.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {qualified}")
+                self.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {self.table(table)}")
 
     def _id_param(self, originator_id: UUID) -> Any:
         # SQLite stores the aggregate id as hex text, PostgreSQL as a native uuid.
@@ -162,11 +167,106 @@ class Intruder:
             f"UPDATE {self.seals} SET signature = %s WHERE position = %s", (one_hex_digit_changed(signature), position)
         )
 
+    def set_hash(self, position: int, digest: str) -> None:
+        self.execute(f"UPDATE {self.hashes} SET hash = %s WHERE position = %s", (digest, position))
+
+    def rechain_edit(self, position: int) -> StoredEvent:
+        """Changes one byte of the event at `position` and recomputes its hash and the hashes of its aggregate's
+        later events, as an intruder who knows the published formula would; returns the event as it was."""
+        before = self.edit_one_byte(position)
+        id_param = self._id_param(before.originator_id)
+        previous_rows = self.execute(
+            f"SELECT hash FROM {self.hashes} WHERE originator_id = %s AND originator_version = %s",
+            (str(before.originator_id), before.version - 1),
+        )
+        previous = bytes.fromhex(previous_rows[0][0]) if previous_rows else GENESIS
+        later = self.execute(
+            f"SELECT {self.position_column} FROM {self.events} WHERE originator_id = %s AND originator_version >= %s "
+            f"ORDER BY originator_version",
+            (id_param, before.version),
+        )
+        for (at,) in later:
+            event = self.event(int(at))
+            previous = event_hash(previous, event.originator_id, event.version, event.topic, event.state)
+            self.set_hash(int(at), previous.hex())
+        return before
+
+    def append_chained_event(self, after_position: int) -> int:
+        """Appends one more event to the aggregate of the event at `after_position` (its last), with a correctly
+        chained hash row: an insertion nothing in the database can tell from a real one; returns its position."""
+        latest = self.event(after_position)
+        version = latest.version + 1
+        forged = plausible_next_state(latest.state, version)
+        inserted = self.insert_event(latest.originator_id, version, latest.topic, forged)
+        previous = self.stored_hash(after_position)
+        assert previous is not None
+        digest = event_hash(bytes.fromhex(previous), latest.originator_id, version, latest.topic, forged).hex()
+        self.insert_hash(inserted, latest.originator_id, version, digest)
+        return inserted
+
+    def insert_chained_event_at(self, position: int, stream_end: int) -> None:
+        """Slips one more event of the aggregate whose last event is at `stream_end` into the log at `position`
+        (moving every later event up by one, hash rows too), with a correctly chained hash row."""
+        latest = self.event(stream_end)
+        assert stream_end < position
+        version = latest.version + 1
+        forged = plausible_next_state(latest.state, version)
+        for table, column in ((self.events, self.position_column), (self.hashes, "position")):
+            # In two steps, so no row ever lands on a position still taken.
+            self.execute(f"UPDATE {table} SET {column} = {column} + 1000000 WHERE {column} >= %s", (position,))
+            self.execute(f"UPDATE {table} SET {column} = {column} - 999999 WHERE {column} >= 1000000")
+        self.execute(
+            f"INSERT INTO {self.events} ({self.position_column}, originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (position, self._id_param(latest.originator_id), version, latest.topic, forged),
+        )
+        previous = self.stored_hash(stream_end)
+        assert previous is not None
+        digest = event_hash(bytes.fromhex(previous), latest.originator_id, version, latest.topic, forged).hex()
+        self.insert_hash(position, latest.originator_id, version, digest)
+
+    def delete_after(self, position: int) -> int:
+        """Deletes every event after `position` with its hash row (a deleted tail); returns how many went."""
+        gone = self.execute(f"SELECT count(*) FROM {self.events} WHERE {self.position_column} > %s", (position,))
+        self.execute(f"DELETE FROM {self.events} WHERE {self.position_column} > %s", (position,))
+        self.execute(f"DELETE FROM {self.hashes} WHERE position > %s", (position,))
+        return int(gone[0][0])
+
+    def insert_seal(self, seal: Seal) -> None:
+        """Writes a seal or rotation row straight into the database, as an intruder with their own key would."""
+        fields = (seal.position, seal.size, seal.root.hex(), seal.signature.hex(), seal.public_key.hex())
+        if seal.new_public_key is None:
+            self.execute(
+                f"INSERT INTO {self.seals} (position, size, root, signature, public_key, sealed_at, frontier) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (*fields, seal.sealed_at, seal.frontier),
+            )
+        else:
+            self.execute(
+                f"INSERT INTO {self.table('ledger_key_rotations')} (position, size, root, signature, public_key, "
+                "sealed_at, frontier, new_public_key, new_key_signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    *fields,
+                    seal.sealed_at,
+                    seal.frontier,
+                    seal.new_public_key.hex(),
+                    (seal.new_key_signature or b"").hex(),
+                ),
+            )
+
+    def delete_seals(self) -> None:
+        """Deletes every seal, rotation and kept hash list: the intruder's seals will replace them."""
+        for table in SEAL_TABLES:
+            self.execute(f"DELETE FROM {self.table(table)}")
+
     def close(self) -> None:
         if self.is_sqlite:
             self.sqlite.close()
         else:
             self.postgres.close()
+
+
+SEAL_TABLES = ("ledger_seals", "ledger_key_rotations", "ledger_seal_hashes")
 
 
 @contextmanager

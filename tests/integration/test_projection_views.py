@@ -18,7 +18,9 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Ledger
+from domain.application import SYSTEM, Ledger
+from domain.gift_recipient import GiftRecipient
+from domain.recipient_index import INDEX_ID
 from domain.values import Audit, Role
 from infrastructure.bootstrap import build_ledger, build_projections, build_view_store
 from infrastructure.settings import Settings
@@ -634,7 +636,7 @@ def gift_world(ledger: Ledger, projections: Projections) -> GiftWorld:
     ledger.assign_account_manager(m, w.acme, account_manager_id=ben, reason="Ada moves on")
     give("g3", w.acme, ("  jane   ROE", "acme bank"), date(2026, 6, 1), "general", "100.00", "Hamper")
     give("g4", w.acme, ("Jane Roe", "Acme Bank"), date(2026, 6, 3), "personal", "250.00", "Wedding gift")
-    # John Doe (Globex Capital): tickets worth their face value, then a hamper shared by three.
+    # John Doe (Globex Capital): tickets worth their face value, then a hamper shared with two colleagues.
     give(
         "g5",
         w.globex,
@@ -653,7 +655,10 @@ def gift_world(ledger: Ledger, projections: Projections) -> GiftWorld:
         "general",
         "100.00",
         "Team hamper",
-        recipients_count=3,
+        shared_with=[
+            {"name": "Sam Smith", "employer": "Globex Capital"},
+            {"name": "Pat Lee", "employer": "Globex Capital"},
+        ],
     )
 
     # Mary Major (Initrode): the whole 2025 limit on 30 December.
@@ -712,8 +717,27 @@ def test_the_gift_register_shows_each_gift_with_its_counted_value_and_each_recip
             Decimal("283.33"),
             Decimal("16.67"),
         ),
+        # John's two colleagues who shared the hamper: a third each, against their own limits.
+        (
+            str(GiftRecipient.id_for("Pat Lee", "Globex Capital")),
+            "Pat Lee",
+            "Globex Capital",
+            "2026",
+            Decimal("300.00"),
+            Decimal("33.33"),
+            Decimal("266.67"),
+        ),
+        (
+            str(GiftRecipient.id_for("Sam Smith", "Globex Capital")),
+            "Sam Smith",
+            "Globex Capital",
+            "2026",
+            Decimal("300.00"),
+            Decimal("33.33"),
+            Decimal("266.67"),
+        ),
     ]
-    jane, john = register_2026
+    jane, john, _, _ = register_2026
     assert gift_rows(jane) == [
         (
             g["g1"],
@@ -848,8 +872,10 @@ def test_gift_exceptions_flag_totals_past_80_percent_of_the_limit_and_gifts_to_o
     assert sorted(exception_rows(reader.exceptions(2026, date(2026, 7, 1)))) == sorted(
         [
             # Jane: 50 + 35 = 85 passes 80 of the $100 limit; the two are four days apart. The hamper brings her
-            # to 185, under 80 % of $300; the wedding gift two days later counts nothing, so it splits nothing.
+            # to 185, under 80 % of $300; the wedding gift two days later counts nothing, so it splits nothing,
+            # but at $250 it costs more than the $100 review threshold.
             ("near_limit", "Jane Roe", g["g2"], Decimal("85.00"), Decimal("100.00"), ()),
+            ("review", "Jane Roe", g["g4"], Decimal("185.00"), Decimal("300.00"), ()),
             ("split", "Jane Roe", g["g1"], Decimal("185.00"), Decimal("100.00"), (g["g2"],)),
             ("split", "Jane Roe", g["g2"], Decimal("185.00"), Decimal("100.00"), (g["g1"],)),
             # John: 250 of $300 at once, then 283.33; his two gifts are 19 days apart.
@@ -897,7 +923,7 @@ def test_the_register_draws_its_limit_year_and_limit_from_the_policy_in_force(
 
     # Compliance moves to fiscal years starting in April, and lowers the limit to $250 from 15 June 2026.
     ledger.set_limit_year(compliance, kind="fiscal", start_month=4)
-    ledger.schedule_gift_limit(compliance, effective_from=date(2026, 6, 15), amount="250.00")
+    ledger.schedule_gift_limit(compliance, effective_from=date(2026, 6, 15), amount="250.00", reason="Lowered")
     projections.catch_up()
     reader = GiftRegisterReader(projections.view)
 
@@ -905,6 +931,7 @@ def test_the_register_draws_its_limit_year_and_limit_from_the_policy_in_force(
     assert [
         (e.name, e.limit_year, e.limit, e.counted_total, e.headroom, [row[0] for row in gift_rows(e)])
         for e in register_2026
+        if e.name in ("Jane Roe", "John Doe")
     ] == [
         (
             "Jane Roe",
@@ -922,6 +949,11 @@ def test_the_register_draws_its_limit_year_and_limit_from_the_policy_in_force(
             Decimal("0.00"),
             [g["g5"], g["g6"]],
         ),
+    ]
+    sharers = [(e.name, e.limit, e.counted_total) for e in register_2026 if e.name not in ("Jane Roe", "John Doe")]
+    assert sharers == [
+        ("Pat Lee", Decimal("250.00"), Decimal("33.33")),
+        ("Sam Smith", Decimal("250.00"), Decimal("33.33")),
     ]
     # Each gift keeps the limit year and limit it was accepted under.
     assert {row[9] for e in register_2026 for row in gift_rows(e)} == {"2026"}
@@ -995,7 +1027,7 @@ def test_the_audit_index_lists_each_actors_and_each_aggregates_events_in_order_w
         (str(event.originator_id), event.originator_version): event.recorded_at.astimezone(UTC).isoformat(
             timespec="microseconds"
         )
-        for aggregate_id in (ada, relationship, gift.recipient_id)
+        for aggregate_id in (ada, relationship, gift.recipient_id, INDEX_ID)
         for event in ledger.history(aggregate_id)
     }
 
@@ -1023,9 +1055,17 @@ def test_the_audit_index_lists_each_actors_and_each_aggregates_events_in_order_w
     recipient = row(gift.recipient_id, "GiftRecipient", 1, "Registered", audits[2], None)
     received = row(gift.recipient_id, "GiftRecipient", 2, "GiftReceived", audits[2], "2026-05-01")
     tier_changed = row(relationship, "ClientRelationship", 4, "TierChanged", tiering, None)
+    # The first new recipient starts the ledger's recipient index (the ledger's own act, under the request's id).
+    started = row(
+        INDEX_ID, "RecipientIndex", 1, "Started", Audit(principal=SYSTEM, correlation_id=audits[2].correlation_id), None
+    )
+    indexed = row(INDEX_ID, "RecipientIndex", 2, "RecipientIndexed", audits[2], None)
 
     reader = AuditIndexReader(projections.view)
-    assert reader.by_actor(ada_actor) == sorted([opened, contact, given, recipient, received], key=lambda e: e.position)
+    assert reader.by_aggregate(str(INDEX_ID)) == [started, indexed]
+    assert reader.by_actor(ada_actor) == sorted(
+        [opened, contact, given, recipient, received, indexed], key=lambda e: e.position
+    )
     assert reader.by_actor(manager_actor) == [registered, tier_changed]
     assert reader.by_aggregate(str(relationship)) == [opened, contact, given, tier_changed]
     assert reader.by_aggregate(str(gift.recipient_id)) == [recipient, received]
@@ -1033,7 +1073,7 @@ def test_the_audit_index_lists_each_actors_and_each_aggregates_events_in_order_w
     assert reader.by_aggregate(str(relationship), after=contact.position, limit=1) == [given]
     assert (
         reader.by_actor(ada_actor, limit=2)
-        == sorted([opened, contact, given, recipient, received], key=lambda e: e.position)[:2]
+        == sorted([opened, contact, given, recipient, received, indexed], key=lambda e: e.position)[:2]
     )
     assert reader.by_actor(f"nobody-{uuid.uuid4().hex[:8]}") == []
 

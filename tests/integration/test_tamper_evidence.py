@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.values import Role
 from infrastructure import verification
 from infrastructure.bootstrap import build_ledger, build_view_store
-from infrastructure.integrity import GENESIS, event_hash
+from infrastructure.integrity import GENESIS, MerkleFrontier, Seal, event_hash, fingerprint, seal_message
 from infrastructure.settings import Settings
 from infrastructure.verification import Integrity, Verification
 from scripts.seed import SeedPlan, seed_ledger
@@ -310,26 +310,43 @@ def test_a_seal_whose_signature_was_altered_is_reported_at_the_seals_position(
     assert result.problems == [f"position {earlier.position}: the seal's signature does not verify: forged or altered"]
 
 
-def test_a_seal_signed_with_another_key_fails_only_when_the_real_signer_is_pinned(
+def test_a_seal_signed_with_another_key_fails_whether_or_not_a_key_is_pinned(
     store: Store, key: Ed25519PrivateKey
 ) -> None:
     real = store.integrity.seal(key)
     register_someone(store)
     intruders_key = Ed25519PrivateKey.generate()
-    foreign = store.integrity.seal(intruders_key)
+    # The ledger will not sign with a key that is not its own: the intruder writes the row.
+    with pytest.raises(verification.SealRefused):
+        store.integrity.seal(intruders_key)
     assert real is not None
-    assert foreign is not None
+    foreign = forged_seal(store, intruders_key)
+    with intruder(store.url, store.ledger) as who:
+        who.insert_seal(foreign)
 
-    # Each seal carries its signer's public key: on its own word, the foreign seal is sound.
-    assert_intact(store.integrity.verify(), store.head(), seals=2)
-    pinned = store.integrity.verify(public_key=raw_public_key(key))
-    assert (pinned.ok, pinned.first_bad_position) == (False, foreign.position)
-    assert pinned.problems == [f"position {foreign.position}: the seal's signature does not verify: forged or altered"]
+    # The first seal's key is the ledger's: a seal by any other is foreign, pinned or not.
+    problem = (
+        f"position {foreign.position}: the seal is signed by key {fingerprint(raw_public_key(intruders_key))}, "
+        f"not the ledger's key {fingerprint(raw_public_key(key))}: a foreign seal"
+    )
+    for pinned in (None, raw_public_key(key)):
+        result = store.integrity.verify(public_key=pinned)
+        assert (result.ok, result.first_bad_position, result.problems) == (False, foreign.position, [problem])
     pinned_to_the_intruder = store.integrity.verify(public_key=raw_public_key(intruders_key))
     assert pinned_to_the_intruder.first_bad_position == real.position
-    assert pinned_to_the_intruder.problems == [
-        f"position {real.position}: the seal's signature does not verify: forged or altered"
-    ]
+    assert pinned_to_the_intruder.key_confirmed is False
+
+
+def forged_seal(store: Store, key: Ed25519PrivateKey) -> Seal:
+    """A seal over the log as it stands, signed by `key`, as an intruder would compute it."""
+    frontier = MerkleFrontier()
+    for *_, stored in store.integrity.records():
+        assert stored is not None
+        frontier.add(bytes.fromhex(stored))
+    position = store.head()
+    root = frontier.root()
+    signature = key.sign(seal_message(position, root))
+    return Seal(position, frontier.size, root, signature, raw_public_key(key), "2026-01-01T00:00:00+00:00")
 
 
 # -- progress ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -32,7 +32,8 @@ EXCLUDED_CATEGORIES = [
 
 @pytest.fixture
 def app() -> Iterator[Ledger]:
-    ledger = Ledger()
+    # The clock stands in mid-2027, so that the gifts these tests date in 2027 are not in the future.
+    ledger = Ledger(clock=lambda: datetime(2027, 6, 30, 12, tzinfo=UTC))
     yield ledger
     ledger.close()
 
@@ -197,9 +198,9 @@ def test_a_scheduled_limit_joins_the_schedule_in_date_order_and_replaces_one_on_
 ) -> None:
     policy = CompliancePolicy.establish(compliance)
 
-    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="75.00")
-    policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00")
-    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="80.00")
+    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="75.00", today=date(2026, 1, 1))
+    policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00", today=date(2026, 1, 1))
+    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="80.00", today=date(2026, 1, 1))
 
     assert policy.limit_schedule == [
         *FINRA_SCHEDULE,
@@ -213,7 +214,7 @@ def test_a_scheduled_limit_must_be_a_positive_exact_amount(compliance: Audit, am
     policy = CompliancePolicy.establish(compliance)
 
     with pytest.raises(InvalidInput, match="amount"):
-        policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount=amount)
+        policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount=amount, today=date(2026, 1, 1))
 
     assert policy.version == 1
 
@@ -246,7 +247,7 @@ def test_the_ledger_establishes_the_policy_once_as_the_system(app: Ledger) -> No
 
 
 def test_a_policy_change_with_a_stale_expected_version_is_refused(app: Ledger, compliance: Audit) -> None:
-    app.schedule_gift_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00")
+    app.schedule_gift_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered by the board")
 
     with pytest.raises(PreconditionFailed) as caught:
         app.set_limit_year(compliance, kind="fiscal", start_month=4, expected_version=1)
@@ -309,7 +310,7 @@ def test_gifts_before_2026_03_30_are_limited_to_100_dollars(
 def test_a_firms_lower_limit_applies_from_its_date(
     app: Ledger, manager: Audit, compliance: Audit, relationship_id: UUID, employer: str
 ) -> None:
-    app.schedule_gift_limit(compliance, effective_from=date(2026, 7, 1), amount="50.00")
+    app.schedule_gift_limit(compliance, effective_from=date(2026, 7, 1), amount="50.00", reason="Lowered by the board")
 
     # The day before, FINRA's $300 is still in force.
     give(app, manager, relationship_id, to="Carol Jones", at=employer, on=date(2026, 6, 30), cost="300.00")
@@ -442,12 +443,16 @@ def test_a_ticket_with_the_representative_attending_is_refused_as_entertainment(
 def test_a_shared_gift_counts_a_share_rounded_to_cents_for_each_recipient(
     app: Ledger, manager: Audit, relationship_id: UUID, employer: str
 ) -> None:
-    result = give(app, manager, relationship_id, at=employer, cost="100.00", recipients_count=3)
+    others = [{"name": "Carol Diaz", "employer": employer}, {"name": "Dev Patel", "employer": employer}]
+    result = give(app, manager, relationship_id, at=employer, cost="100.00", shared_with=others)
 
     assert result.counted_value == Decimal("33.33")
     given = list(app.history(relationship_id))[-1]
     assert isinstance(given, GiftGiven)
     assert (given.cost, given.recipients_count, given.counted_value) == (Decimal("100.00"), 3, Decimal("33.33"))
+    assert [share.recipient.name for share in given.shared_with] == ["Carol Diaz", "Dev Patel"]
+    for recipient_id in (result.recipient_id, *result.shared_recipient_ids):
+        assert [g.counted_value for g in app.gift_recipient(recipient_id).gifts] == [Decimal("33.33")]
 
 
 def test_a_refused_first_gift_to_someone_leaves_no_recipient_behind(

@@ -24,6 +24,7 @@ ALLOWED: dict[Action, set[Role]] = {
     Action.ASSIGN: {Role.MANAGER, Role.ADMIN},
     Action.RECORD_ON_RELATIONSHIP: {Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN},
     Action.CHANGE_GIFT_POLICY: {Role.COMPLIANCE, Role.ADMIN},
+    Action.DECIDE_CORRECTION: {Role.MANAGER, Role.ADMIN},
 }
 
 ROLE_TABLE = [(action, role) for action in Action for role in Role]
@@ -237,7 +238,9 @@ def test_only_a_manager_or_admin_registers_and_manages_account_managers(app: Led
 def test_only_compliance_or_an_admin_changes_the_gift_policy(app: Ledger, role: Role) -> None:
     audit = audit_as(role, account_manager_id=uuid4())
 
-    forbidden(app, lambda: app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00"))
+    forbidden(
+        app, lambda: app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered")
+    )
     forbidden(app, lambda: app.set_limit_year(audit, kind="rolling_12_months"))
 
 
@@ -245,7 +248,7 @@ def test_only_compliance_or_an_admin_changes_the_gift_policy(app: Ledger, role: 
 def test_compliance_and_admins_change_the_gift_policy(app: Ledger, role: Role) -> None:
     audit = audit_as(role)
 
-    app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00")
+    app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered")
     app.set_limit_year(audit, kind="fiscal", start_month=10)
 
     policy = app.gift_policy()

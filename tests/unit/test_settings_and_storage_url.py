@@ -97,6 +97,8 @@ def test_every_setting_has_its_default_when_no_variable_is_set() -> None:
         "pool_size": 2,
         "pool_max_overflow": 8,
         "shutdown_timeout": 30,
+        "firm_timezone": "America/New_York",
+        "seal_interval": 60.0,
     }
 
 

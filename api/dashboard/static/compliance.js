@@ -1,5 +1,6 @@
 // Compliance: the gift register for a year, each recipient's counted total against the limit in force, and
-// the exceptions (gifts past 80 % of the limit, and gifts to one person within 7 days of each other).
+// the exceptions (gifts over the limit, past 80 % of it, to one person within 7 days of each other, and
+// uncounted gifts above the review threshold). A recipient's status comes from the API: one limit everywhere.
 
 import { all, get } from "./api.js";
 import { badge, bar, card, empty, h, link, meter, money, sortableTable, table } from "./ui.js";
@@ -18,7 +19,8 @@ export async function compliancePage({ query }) {
     all("/compliance/gift-register", { year }),
     all("/compliance/exceptions", { year }),
   ]);
-  const near = register.filter((entry) => share(entry) >= NEAR);
+  const near = register.filter((entry) => entry.status === "near_limit");
+  const breached = register.filter((entry) => entry.status === "breach");
   const counted = register.reduce((total, entry) => total + entry.gifts.length, 0);
   const picker = h(
     "select",
@@ -30,7 +32,7 @@ export async function compliancePage({ query }) {
       key: "name",
       label: "Recipient",
       value: (e) => e.name,
-      cell: (e) => h("div", {}, h("strong", {}, e.name), " ", share(e) >= NEAR ? badge("near limit", "near_limit") : null, h("div", { class: "hint" }, e.employer)),
+      cell: (e) => h("div", {}, h("strong", {}, e.name), " ", e.status === "ok" ? null : badge(e.status.replaceAll("_", " "), e.status), h("div", { class: "hint" }, e.employer)),
     },
     {
       key: "total",
@@ -40,7 +42,7 @@ export async function compliancePage({ query }) {
       cell: (e) =>
         meter(
           bar(Number(e.counted_total), Number(e.limit), {
-            tone: share(e) >= 1 ? "bad" : share(e) >= NEAR ? "warn" : "good",
+            tone: e.status === "breach" ? "bad" : e.status === "near_limit" ? "warn" : "good",
             ticks: [Number(e.limit) * NEAR],
             label: `${e.name}: ${money(e.counted_total)} of ${money(e.limit)}`,
           }),
@@ -78,6 +80,7 @@ export async function compliancePage({ query }) {
       { class: "cards" },
       card("Recipients", String(register.length)),
       card("Gifts on record", String(counted)),
+      card("Over the limit", String(breached.length), breached.length ? "bad" : ""),
       card("Near the limit", String(near.length), near.length ? "bad" : ""),
       card("Exceptions", String(exceptions.length), exceptions.length ? "bad" : ""),
     ),
@@ -86,7 +89,7 @@ export async function compliancePage({ query }) {
       ? sortableTable(columns, register, {
           id: "register",
           sort: { key: "total", direction: "descending" },
-          rowAttributes: (e) => ({ dataset: { recipientId: e.recipient_id, near: share(e) >= NEAR ? "yes" : "no" } }),
+          rowAttributes: (e) => ({ dataset: { recipientId: e.recipient_id, near: e.status === "ok" ? "no" : "yes", status: e.status } }),
         })
       : empty(`No gifts in ${year}.`),
     h("h2", {}, "Exceptions"),
