@@ -220,13 +220,16 @@ def test_a_sent_correlation_id_is_echoed_and_stored_on_every_event_the_request_s
     assert response.status_code == 201
     assert response.headers["X-Correlation-ID"] == correlation_id
     assert refused.headers["X-Correlation-ID"] == "refused-closure-1"
-    # A gift stores events on the relationship and on its recipient: all carry the request's id.
+    # A gift stores events on the relationship, on its new recipient and on the recipient index (started by the
+    # first new recipient): all carry the request's id.
     feed = client.get("/v1/audit/events", params={"after": desk.position}, headers=tokens.auditor).json()["items"]
     stored = [(item["aggregate_type"], item["type"], item["correlation_id"]) for item in feed]
     assert stored == [
         ("ClientRelationship", "GiftGiven", correlation_id),
         ("GiftRecipient", "Registered", correlation_id),
         ("GiftRecipient", "GiftReceived", correlation_id),
+        ("RecipientIndex", "Started", correlation_id),
+        ("RecipientIndex", "RecipientIndexed", correlation_id),
     ]
     assert events_of(client, desk.manager, desk.relationship_id)[-1]["correlation_id"] == correlation_id
 

@@ -26,12 +26,17 @@ def events_by_correlation(ledger: Ledger) -> tuple[dict[str, Counter[str]], list
     return found, positions
 
 
+NEW_RECIPIENT_EVENTS = ("RecipientRegistered", "RecipientIndexed", "IndexStarted")
+"""A first gift to someone also registers them and adds them to the recipient index (the very first starts it)."""
+
+
 def one_write_of(kind: str, stored: Counter[str]) -> bool:
     """Whether `stored` is exactly the events of one write of this kind."""
     expected = EXPECTED_EVENTS[kind]
-    registered = stored.get("RecipientRegistered", 0)
-    rest = Counter({name: count for name, count in stored.items() if name != "RecipientRegistered"})
-    return rest == expected and (registered == 0 or (kind == "gift" and registered == 1))
+    registered, indexed, started = (stored.get(name, 0) for name in NEW_RECIPIENT_EVENTS)
+    rest = Counter({name: count for name, count in stored.items() if name not in NEW_RECIPIENT_EVENTS})
+    new_recipient = registered == indexed and started <= registered
+    return rest == expected and new_recipient and (registered == 0 or (kind == "gift" and registered == 1))
 
 
 def exactly_once_problems(writes: list[Write], stored: dict[str, Counter[str]]) -> list[str]:

@@ -39,7 +39,8 @@ RETRY_PAUSE = 0.2
 REFUSALS = {"rule_violation", "gift_limit_exceeded", "version_conflict", "precondition_failed"}
 TIERS = ("key", "major", "standard")
 RECIPIENTS = (("Dana Whitfield", "Acme Bank"), ("Lee Okafor", "Globex Capital"), ("Ana Souza", "Initrode"))
-GIFT_DAYS = ("2026-06-15", "2026-11-02", "2027-02-10")
+GIFT_DAYS = ("2025-12-15", "2026-06-15", "2026-11-02")
+"""Two limit years ($100 in 2025, $300 in 2026), and nothing after today: a gift may not be dated in the future."""
 GIFT_COST = "75.00"
 
 EXPECTED_EVENTS: dict[str, Counter[str]] = {
@@ -48,7 +49,7 @@ EXPECTED_EVENTS: dict[str, Counter[str]] = {
     "tier": Counter({"TierChanged": 1}),
     "gift": Counter({"GiftGiven": 1, "GiftReceived": 1}),
 }
-"""The events one write of each kind stores (a first gift to someone also registers them: RecipientRegistered)."""
+"""The events one write of each kind stores (a first gift to someone also registers and indexes them)."""
 
 
 @dataclass

@@ -94,7 +94,8 @@ def test_a_gift_returns_the_position_of_the_last_of_the_events_it_stored(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     # Positions 1 and 2 are the account manager and the relationship; the first
-    # gift establishes the policy (3), then stores the gift and its recipient (4 to 6).
+    # gift establishes the policy (3), then stores the gift and its recipient (4 to 6),
+    # and starts the recipient index with its new entry (7 and 8).
     result = app.give_gift(
         manager,
         relationship_id,
@@ -106,8 +107,8 @@ def test_a_gift_returns_the_position_of_the_last_of_the_events_it_stored(
         cost="50.00",
     )
 
-    assert (result.id, result.version, result.position) == (relationship_id, 2, 6)
-    assert app.recorder.max_notification_id() == 6
+    assert (result.id, result.version, result.position) == (relationship_id, 2, 8)
+    assert app.recorder.max_notification_id() == 8
 
 
 def test_a_demo_and_a_contract_return_the_id_they_were_given(
