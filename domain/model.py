@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic, register_topic, resolve_topic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.errors import InvalidInput
-from domain.values import Audit, Role, utc_now
+from domain.values import STORED, Audit, Role, utc_now
 
 # Every stored class names itself by an explicit `TOPIC` ("ledger:ContactLogged"),
 # the library's own mechanism for stable topics, so moving or renaming a module
@@ -192,7 +192,7 @@ class LedgerSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
         if self.state_version != aggregate_class.snapshot_version:
             raise StaleSnapshotError(self.originator_id, self.originator_version)
         try:
-            state = aggregate_class.State.model_validate(self.state)
+            state = aggregate_class.State.model_validate(self.state, context=STORED)
         except ValidationError:
             raise StaleSnapshotError(self.originator_id, self.originator_version) from None
         aggregate = object.__new__(aggregate_class)

@@ -64,13 +64,15 @@ _DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 """A decimal as people write it: ASCII digits, an optional sign and point; no spaces, exponents or other digits."""
 
 
-def _exact_decimal(value: Any) -> Any:
+def _exact_decimal(value: Any, info: ValidationInfo) -> Any:
     # Floats cannot hold cents exactly, so they are refused rather than converted.
     if isinstance(value, (bool, float)):
         msg = 'must be a decimal string such as "1250.00", not a float'
         raise ValueError(msg)
     if isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value):
+        # A stored fact may hold a decimal as Python wrote it ("1E-7"); a new one is written the plain way.
+        stored = info.context is not None and info.context.get("stored")
+        if not stored and not _DECIMAL_TEXT.fullmatch(value):
             msg = f'{value[:40]!r} is not a decimal number written with the digits 0-9, such as "1250.00"'
             raise ValueError(msg)
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -11,7 +11,9 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from domain.values import (
+    STORED,
     Audit,
+    BusinessDate,
     GiftCategory,
     Money,
     NonNegativeMoney,
@@ -218,3 +220,20 @@ def test_a_principal_cannot_be_changed_once_made() -> None:
 def test_a_principal_refuses_an_unknown_role() -> None:
     with pytest.raises(ValidationError):
         Principal.model_validate({"id": "user-7", "role": "superuser"})
+
+
+def test_a_stored_amount_is_read_as_python_wrote_it_while_a_new_one_must_be_plain_digits() -> None:
+    # Rates of more than six places were once accepted, and Python writes small decimals with an exponent.
+    rate = RATE
+
+    assert rate.validate_python("1E-7", context=STORED) == Decimal("1E-7")
+    with pytest.raises(ValidationError, match="digits 0-9"):
+        rate.validate_python("1E-7")
+
+
+def test_a_business_date_outside_1900_to_2199_is_refused_for_a_new_fact_but_read_back_when_stored() -> None:
+    day = TypeAdapter(BusinessDate)
+
+    assert day.validate_python("9999-12-31", context=STORED) == date(9999, 12, 31)
+    with pytest.raises(ValidationError, match="between 1900-01-01 and 2199-12-31"):
+        day.validate_python("9999-12-31")
