@@ -87,8 +87,8 @@ def roles(*allowed: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 READERS_OF_EVERYTHING = (Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN)
-ComplianceReaderDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
-AuditorDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+ReaderOfEverythingDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+"""Compliance, auditors and admins: the gift register, the exceptions and the audit trail."""
 AdminDep = Annotated[Principal, Depends(roles(Role.ADMIN))]
 
 _ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')

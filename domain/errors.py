@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -78,7 +78,6 @@ class GiftRefusal:
     counted_this_year: Decimal
     headroom: Decimal
     limit_year: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class GiftLimitExceeded(DomainError):

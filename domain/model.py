@@ -7,7 +7,7 @@ aggregates; each carries the audit fields an examiner asks for first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from eventsourcing.domain import (
@@ -91,9 +91,6 @@ class LedgerCreated(LedgerEvent, CanInitAggregate[UUID]):
     """The first event of an aggregate: it names the aggregate's class by its stable topic."""
 
     originator_topic: str
-
-
-TEvent = TypeVar("TEvent", bound=LedgerEvent)
 
 
 def validation_failure(error: ValidationError) -> InvalidInput:

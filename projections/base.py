@@ -129,10 +129,6 @@ class Batch:
             row.update(changes)
             self.dirty[table].add(key)
 
-    def delete(self, table: str, *key: Any) -> None:
-        self.rows[table][key] = None
-        self.dirty[table].add(key)
-
     def flush(self) -> None:
         """Writes every changed row: one upsert and one delete statement per table."""
         for name, values in self.inserts.items():

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, AuditorDep, LedgerDep, PageDep, SystemDep
+from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, LedgerDep, PageDep, ReaderOfEverythingDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
 from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, SealRecordPublic, VerificationPublic
@@ -43,7 +43,7 @@ CSV_COLUMNS = (
 
 @router.get("/events", response_model=Page[AuditEventPublic], responses=problems("forbidden", "validation_error"))
 def global_feed(
-    principal: AuditorDep,
+    principal: ReaderOfEverythingDep,
     ledger: LedgerDep,
     system: SystemDep,
     page: PageDep,
@@ -69,7 +69,7 @@ def global_feed(
     responses=problems("forbidden", "projection_lagging", "validation_error"),
 )
 def actor_events(
-    actor_id: str, principal: AuditorDep, system: SystemDep, index: AuditIndexDep, page: PageDep
+    actor_id: str, principal: ReaderOfEverythingDep, system: SystemDep, index: AuditIndexDep, page: PageDep
 ) -> Page[AuditEventPublic]:
     """Everything one principal recorded, oldest first."""
     start = page.after_int("position")
@@ -102,7 +102,7 @@ def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[Ac
 
 
 @router.get("/verify", response_model=VerificationPublic, responses=problems("forbidden"))
-def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
+def verify(principal: ReaderOfEverythingDep, system: SystemDep) -> VerificationPublic:
     """Recomputes every hash chain and every seal's root and signature, each seal held to the ledger's own key."""
     result = system.integrity.verify(public_key=local_public_key(system.settings.signing_key_path))
     last = result.last_seal
@@ -121,7 +121,7 @@ def verify(principal: AuditorDep, system: SystemDep) -> VerificationPublic:
 
 
 @router.get("/seals", response_model=Page[SealRecordPublic], responses=problems("forbidden", "validation_error"))
-def seals(principal: AuditorDep, system: SystemDep, page: PageDep) -> Page[SealRecordPublic]:
+def seals(principal: ReaderOfEverythingDep, system: SystemDep, page: PageDep) -> Page[SealRecordPublic]:
     """Every seal and key rotation in log order, with its root, signature and key, for checking outside the ledger."""
     after = None
     if page.after:
@@ -165,7 +165,7 @@ def seal_record_public(seal: Seal) -> SealRecordPublic:
     },
 )
 def export(
-    principal: AuditorDep,
+    principal: ReaderOfEverythingDep,
     system: SystemDep,
     as_of: Annotated[ReadingMoment | None, Query(description="Events recorded up to this time (default: now).")] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`.")] = "jsonl",  # noqa: A002

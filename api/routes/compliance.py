@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     AuditDep,
-    ComplianceReaderDep,
     ExpectedVersionDep,
     GiftRegisterDep,
     LedgerDep,
     PageDep,
     PrincipalDep,
+    ReaderOfEverythingDep,
 )
 from api.problems import problems
 from api.routes.common import command_done, money
@@ -196,7 +196,7 @@ def set_limit_year(
     responses=problems("forbidden", "projection_lagging", "validation_error"),
 )
 def get_gift_register(
-    principal: ComplianceReaderDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
+    principal: ReaderOfEverythingDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
 ) -> Page[RecipientYearPublic]:
     """Each recipient's gifts in the limit year, with the counted total, the limit in force and the headroom."""
     entries = register.register(_this_year(year), datetime.now(UTC).date())
@@ -215,7 +215,7 @@ def get_gift_register(
 )
 def get_recipient(
     recipient_id: UUID,
-    principal: ComplianceReaderDep,
+    principal: ReaderOfEverythingDep,
     ledger: LedgerDep,
     register: GiftRegisterDep,
     year: YearQuery = None,
@@ -248,7 +248,7 @@ def get_recipient(
     responses=problems("forbidden", "projection_lagging", "validation_error"),
 )
 def get_exceptions(
-    principal: ComplianceReaderDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
+    principal: ReaderOfEverythingDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
 ) -> Page[GiftExceptionPublic]:
     """Gifts over the limit in force (`breach`), past 80 % of it (`near_limit`), within 7 days of another to the
     same person (`split`), and uncounted gifts costing more than the review threshold (`review`)."""
