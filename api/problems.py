@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError
 from projections.availability import STORE_ERRORS, store_unavailable
 
 __all__ = ["STORE_ERRORS", "Problem", "install", "problem_body", "problem_response", "problems", "store_unavailable"]
@@ -183,7 +183,3 @@ def internal_error_body(correlation_id: str) -> dict[str, Any]:
         "internal_error",
         f"The ledger failed to answer this request; it was logged under correlation id {correlation_id}.",
     )
-
-
-def invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"Invalid input: {field}: {message}", [{"field": field, "message": message}])

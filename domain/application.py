@@ -136,7 +136,7 @@ class GiftDetails(Frozen):
 
     @model_validator(mode="after")
     def _everyone_named(self) -> GiftDetails:
-        named = 1 + len(self.shared_with)
+        named = self.head_count
         if self.recipients_count is not None and self.recipients_count != named:
             msg = (
                 f"recipients_count: {self.recipients_count} people share the gift, but {named} are named; "
@@ -173,9 +173,7 @@ class _RecipientFinder:
         unknown = sorted(set(named.distinct_from) - {entry.recipient_id for entry in index.entries})
         if unknown:
             message = f"names no known recipient: {', '.join(map(str, unknown))}"
-            raise InvalidInput(
-                f"Invalid input: distinct_from: {message}", [{"field": "distinct_from", "message": message}]
-            )
+            raise InvalidInput.of_field("distinct_from", message)
         likely = index.likely(named.name, named.employer, except_for=named.distinct_from)
         if likely:
             names = "; ".join(f"{m.recipient.name} ({m.recipient.employer})" for m in likely[:5])
@@ -232,7 +230,7 @@ def _positive_amount(value: Decimal | str) -> Decimal:
         return _POSITIVE_MONEY.validate_python(value)
     except ValidationError as error:
         message = error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
-        raise InvalidInput(f"Invalid input: amount: {message}", [{"field": "amount", "message": message}]) from None
+        raise InvalidInput.of_field("amount", message) from None
 
 
 def project(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -297,7 +295,7 @@ class Ledger(Application[UUID]):
         latest = self.today() + DATE_TOLERANCE
         if day > latest:
             message = f"cannot be after {latest} (today in the firm's time zone, with one day of tolerance)"
-            raise InvalidInput(f"Invalid input: {field}: {message}", [{"field": field, "message": message}])
+            raise InvalidInput.of_field(field, message)
 
     # -- account managers --
 
@@ -624,9 +622,7 @@ class Ledger(Application[UUID]):
             people = [finder.find(named) for named in (gift.recipient, *gift.shared_with)]
             if len({person.id for person in people}) < len(people):
                 message = "names one person twice: each person shares a gift once"
-                raise InvalidInput(
-                    f"Invalid input: shared_with: {message}", [{"field": "shared_with", "message": message}]
-                )
+                raise InvalidInput.of_field("shared_with", message)
             for person, named, received_id in zip(
                 people, (gift.recipient, *gift.shared_with), (gift_id, *share_ids), strict=True
             ):
@@ -681,9 +677,6 @@ class Ledger(Application[UUID]):
         No stored gift changes; a limit year the two together are over shows as a breach.
         """
         check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
-        if not reason.strip():
-            message = "must say why the two are one person"
-            raise InvalidInput(f"Invalid input: reason: {message}", [{"field": "reason", "message": message}])
 
         def attempt() -> CommandResult:
             survivor = self._load(GiftRecipient, survivor_id, expected_version)
@@ -915,7 +908,7 @@ class Ledger(Application[UUID]):
         """
         if when.tzinfo is None:
             msg = "must carry its offset; a naive time is ambiguous"
-            raise InvalidInput(f"Invalid input: as_of: {msg}", [{"field": "as_of", "message": msg}])
+            raise InvalidInput.of_field("as_of", msg)
         latest = next(iter(self.events.get(aggregate_id, desc=True, limit=1)), None)
         if latest is None:
             msg = f"No aggregate {aggregate_id}."

@@ -111,9 +111,7 @@ class CompliancePolicy(LedgerAggregate):
         begins = min(change.effective_from for change in REGULATORY_SCHEDULE)
         if effective_from < begins:
             message = f"must be on or after {begins}, when the regulatory gift limit begins"
-            raise InvalidInput(
-                f"Invalid input: effective_from: {message}", [{"field": "effective_from", "message": message}]
-            )
+            raise InvalidInput.of_field("effective_from", message)
         regulatory = limit_in_force(REGULATORY_SCHEDULE, effective_from)
         if Decimal(amount) > regulatory:
             msg = (
@@ -124,7 +122,7 @@ class CompliancePolicy(LedgerAggregate):
         retroactive = effective_from < today
         if retroactive and not (reason and reason.strip()):
             message = f"a change effective in the past ({effective_from}, before today {today}) needs a reason"
-            raise InvalidInput(f"Invalid input: reason: {message}", [{"field": "reason", "message": message}])
+            raise InvalidInput.of_field("reason", message)
         self._record(
             GiftLimitScheduled,
             audit,

@@ -34,6 +34,11 @@ class InvalidInput(DomainError):
         super().__init__(message)
         self.errors = errors or [{"field": "", "message": message}]
 
+    @classmethod
+    def of_field(cls, field: str, message: str) -> InvalidInput:
+        """The error for one field: `field: message`, and the same as its one entry of `errors`."""
+        return cls(f"Invalid input: {field}: {message}", [{"field": field, "message": message}])
+
     def details(self) -> dict[str, Any]:
         return {"errors": self.errors}
 
