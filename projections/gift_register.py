@@ -392,6 +392,11 @@ class GiftRegisterReader:
 
     def register(self, year: int, today: date, *, recipient_id: str | None = None) -> list[RecipientYear]:
         """Each recipient's gifts in the limit year, with the total, the limit in force and the headroom."""
+        return self._read(year, today, recipient_id=recipient_id).entries
+
+    def _read(self, year: int, today: date, *, recipient_id: str | None = None) -> _LimitYearReading:
+        """The limit year's register, with what was read to draw it up (the policy, the people, the counted gifts
+        near the year), so that the exceptions need read none of it again."""
         schedule, policy = self.policy()
         window = self.window(policy, year, today)
         limit = limit_shown(schedule, min(window.end, today))
@@ -416,10 +421,16 @@ class GiftRegisterReader:
                     survivor, person.name, person.employer, window.label, limit, person=people.whole(survivor)
                 )
             entry.gifts.append(_registered_gift(row[1:]))
-        breaching = self._breaching(window, schedule, policy, people)
+        # A rolling year, or a later gift's year, reaches a year either side of the window.
+        reach = timedelta(days=366)
+        nearby = people.together(
+            self._counted_gifts_between(_shifted(window.start, -reach), _shifted(window.end, reach))
+        )
+        breaching = _breaching(window, schedule, policy, nearby)
         for entry in years.values():
             entry.breaching_gift_ids = breaching.get(entry.recipient_id, set())
-        return sorted(years.values(), key=lambda e: (e.name, e.employer, e.recipient_id))
+        entries = sorted(years.values(), key=lambda e: (e.name, e.employer, e.recipient_id))
+        return _LimitYearReading(schedule, window, nearby, entries)
 
     def people(self) -> People:
         """Every recipient, with who was merged into whom, the look-alikes declared distinct, and every spelling."""
@@ -437,32 +448,6 @@ class GiftRegisterReader:
             spelt.setdefault(recipient_id, []).append((name, employer))
         return People(by_id, spelt)
 
-    def _breaching(
-        self, window: LimitYear, schedule: list[LimitChange], policy: LimitYearPolicy, people: People
-    ) -> dict[str, set[str]]:
-        """Per recipient, the gifts in `window` that the limit rule would refuse now: each gift is checked again,
-        in the order it was recorded, against the ones before it, with today's schedule (one rule, the domain's)."""
-        reach = timedelta(days=366)  # a rolling year, or a later gift's year, reaches this far either side
-        nearby = people.together(
-            self._counted_gifts_between(_shifted(window.start, -reach), _shifted(window.end, reach))
-        )
-        breaching: dict[str, set[str]] = {}
-        for recipient_id, gifts in nearby.items():
-            accepted: list[CountedGift] = []
-            for gift in sorted(gifts, key=lambda g: g.position or 0):
-                counted = CountedGift(
-                    gift_id=UUID(gift.gift_id), given_on=gift.given_on, counted_value=gift.counted_value
-                )
-                try:
-                    check_within_limit(accepted, counted, schedule, policy)
-                except GiftLimitExceeded:
-                    if window.contains(gift.given_on):
-                        breaching.setdefault(recipient_id, set()).add(gift.gift_id)
-                except RuleViolation:
-                    pass  # a day before the schedule begins: no limit to be over
-                accepted.append(counted)
-        return breaching
-
     def exceptions(self, year: int, today: date) -> list[GiftException]:
         """Gifts over the limit in force (breach), past 80 % of it (near limit), within 7 days of another to the
         same person (split), and uncounted gifts that cost more than the review threshold (review).
@@ -471,12 +456,11 @@ class GiftRegisterReader:
         looked for across the ends of the limit year too: a gift on 30 December and another on 2 January are
         3 days apart.
         """
-        schedule, policy = self.policy()
-        window = self.window(policy, year, today)
+        reading = self._read(year, today)
+        schedule, window = reading.schedule, reading.window
         threshold = self.review_threshold()
         found: list[GiftException] = []
-        entries = self.register(year, today)
-        for entry in entries:
+        for entry in reading.entries:
             running = Decimal("0.00")
             for gift in entry.gifts:
                 limit = limit_shown(schedule, gift.given_on)
@@ -489,11 +473,8 @@ class GiftRegisterReader:
                     found.append(GiftException("breach", *entry.who, gift, running, limit))
                 elif running > NEAR_LIMIT * limit:
                     found.append(GiftException("near_limit", *entry.who, gift, running, limit))
-        nearby = self.people().together(
-            self._counted_gifts_between(_shifted(window.start, -SPLIT_WINDOW), _shifted(window.end, SPLIT_WINDOW))
-        )
-        by_recipient = {entry.recipient_id: entry for entry in entries}
-        for recipient_id, gifts in nearby.items():
+        by_recipient = {entry.recipient_id: entry for entry in reading.entries}
+        for recipient_id, gifts in reading.nearby.items():
             holder = by_recipient.get(recipient_id)
             for gift in gifts:
                 if holder is None or not window.contains(gift.given_on):
@@ -521,6 +502,38 @@ class GiftRegisterReader:
         for row in rows:
             gifts.setdefault(row[0], []).append(_registered_gift(row[1:]))
         return gifts
+
+
+@dataclass(frozen=True)
+class _LimitYearReading:
+    """A limit year's register and what was read to draw it up."""
+
+    schedule: list[LimitChange]
+    window: LimitYear
+    nearby: dict[str, list[RegisteredGift]]
+    """Counted gifts from a year before the window to a year after it, per person (merged ones together)."""
+    entries: list[RecipientYear]
+
+
+def _breaching(
+    window: LimitYear, schedule: list[LimitChange], policy: LimitYearPolicy, nearby: dict[str, list[RegisteredGift]]
+) -> dict[str, set[str]]:
+    """Per person, the gifts in `window` that the limit rule would refuse now: each gift is checked again, in the
+    order it was recorded, against the ones before it, with today's schedule (one rule, the domain's)."""
+    breaching: dict[str, set[str]] = {}
+    for recipient_id, gifts in nearby.items():
+        accepted: list[CountedGift] = []
+        for gift in sorted(gifts, key=lambda g: g.position or 0):
+            counted = CountedGift(gift_id=UUID(gift.gift_id), given_on=gift.given_on, counted_value=gift.counted_value)
+            try:
+                check_within_limit(accepted, counted, schedule, policy)
+            except GiftLimitExceeded:
+                if window.contains(gift.given_on):
+                    breaching.setdefault(recipient_id, set()).add(gift.gift_id)
+            except RuleViolation:
+                pass  # a day before the schedule begins: no limit to be over
+            accepted.append(counted)
+    return breaching
 
 
 def _registered_gift(row: tuple[Any, ...]) -> RegisteredGift:
