@@ -365,8 +365,7 @@ class Ledger(Application[UUID]):
         tier: str,
         account_manager_id: UUID,
     ) -> CommandResult:
-        check_allowed(audit.principal, Action.OPEN_RELATIONSHIP, account_manager_id=account_manager_id)
-        self._check_acting_manager_active(audit)
+        self._check_may(audit, Action.OPEN_RELATIONSHIP, account_manager_id)
         manager = self._load(AccountManager, account_manager_id)
         relationship = ClientRelationship.open(
             audit,
@@ -612,10 +611,7 @@ class Ledger(Application[UUID]):
 
         def attempt() -> GiftResult:
             relationship = self._load(ClientRelationship, relationship_id, expected_version)
-            check_allowed(
-                audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
-            )
-            self._check_acting_manager_active(audit)
+            self._check_may(audit, Action.RECORD_ON_RELATIONSHIP, relationship.account_manager_id)
             relationship.check_open()
             policy = self.gift_policy()
             finder = _RecipientFinder(self, audit)
@@ -991,14 +987,17 @@ class Ledger(Application[UUID]):
     ) -> CommandResult:
         def attempt() -> CommandResult:
             relationship = self._load(ClientRelationship, relationship_id, expected_version)
-            check_allowed(
-                audit.principal, Action.RECORD_ON_RELATIONSHIP, account_manager_id=relationship.account_manager_id
-            )
-            self._check_acting_manager_active(audit)
+            self._check_may(audit, Action.RECORD_ON_RELATIONSHIP, relationship.account_manager_id)
             command(relationship)
             return self._result(relationship, self.save(relationship))
 
         return self._retrying(attempt)
+
+    def _check_may(self, audit: Audit, action: Action, account_manager_id: UUID) -> None:
+        """The role table's check for an action on an account manager's book, and that an account manager acting
+        is still active."""
+        check_allowed(audit.principal, action, account_manager_id=account_manager_id)
+        self._check_acting_manager_active(audit)
 
     def _check_acting_manager_active(self, audit: Audit) -> None:
         """Refuses a command by an account manager's principal once that account manager is deactivated (even
