@@ -397,6 +397,9 @@ class Audit(Frozen):
 
     principal: Principal
     correlation_id: str
+    idempotency_key: str | None = None
+    """The request's Idempotency-Key, if it sent one: marked in the transaction that stores the command's events
+    (never stored on the events themselves)."""
 
     def event_fields(self) -> dict[str, Any]:
         """The keyword arguments that stamp an event with this audit context."""

@@ -1,0 +1,312 @@
+"""The commands: what a caller asks the ledger to do, one typed object from the API's request to the aggregate.
+
+A command holds what the caller says, not which thing it is said of: the ids a
+route takes from its path (the relationship, the demo, the year) are the
+application method's own parameters. A command is validated once, when it is
+made, with the bounds of a new fact (`domain.values`); a malformed one is
+refused with `InvalidInput` naming each wrong field. Rules that need the
+ledger's state (the relationship is open, the limit has room) are the
+aggregates'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from domain.model import validation_failure
+from domain.values import (
+    BusinessDate,
+    Channel,
+    ClientKind,
+    Frozen,
+    GiftCategory,
+    Industry,
+    IntroductionOutcome,
+    LimitYearKind,
+    Name,
+    NonNegativeMoney,
+    PositiveMoney,
+    Rate,
+    Reason,
+    StaffRole,
+    Text,
+    Tier,
+    Timestamp,
+)
+
+
+class Command(Frozen):
+    """A request to change the ledger, validated as a new fact when it is made."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise validation_failure(error) from None
+
+    @classmethod
+    def of(cls, data: BaseModel | Mapping[str, Any]) -> Self:
+        """The command from a request body (or plain data) holding the same fields."""
+        return cls(**(data.model_dump() if isinstance(data, BaseModel) else data))
+
+
+class _Reasoned(Command):
+    reason: Reason
+
+
+# -- account managers --
+
+
+class RegisterAccountManager(Command):
+    """Registers an account manager."""
+
+    name: Name
+    email: str
+
+
+class SetQuota(Command):
+    """Sets an account manager's quota for a year (the year is the method's parameter)."""
+
+    amount: NonNegativeMoney
+
+
+class CompensationPlan(Command):
+    """Salary, commission and bonus terms for one year (the year is the method's parameter)."""
+
+    base_salary: NonNegativeMoney
+    commission_rate: Rate
+    accelerator_rate: Rate
+    bonus_threshold: Rate
+    bonus_amount: NonNegativeMoney
+
+    @field_validator("commission_rate", "accelerator_rate")
+    @classmethod
+    def _a_fraction(cls, rate: Decimal) -> Decimal:
+        if rate > 1:
+            msg = "is a fraction of signed value and must be at most 1"
+            raise ValueError(msg)
+        return rate
+
+
+class DeactivateAccountManager(_Reasoned):
+    """Deactivates an account manager: their relationships stay, but nothing new is given to them."""
+
+
+# -- relationships --
+
+
+class OpenRelationship(Command):
+    """Opens a relationship with a client, assigned to an active account manager."""
+
+    client_name: Name
+    client_kind: ClientKind
+    industry: Industry
+    tier: Tier
+    account_manager_id: UUID
+
+
+class AssignAccountManager(Command):
+    """Gives a relationship to another active account manager."""
+
+    account_manager_id: UUID
+    reason: Reason
+
+
+class ChangeTier(Command):
+    """Moves a relationship to another service tier."""
+
+    tier: Tier
+
+
+class ChangeCadence(Command):
+    """Sets how many days may pass between contacts."""
+
+    days: Annotated[int, Field(ge=1, le=365)]
+
+
+class LogContact(Command):
+    """Records a contact with the client, and optionally when to follow up."""
+
+    occurred_at: Timestamp
+    channel: Channel
+    summary: Text
+    next_follow_up_on: BusinessDate | None = None
+
+
+class IntroduceProduct(Command):
+    """Records that a product was introduced to the client, and how it was received."""
+
+    product: Name
+    occurred_at: Timestamp
+    outcome: IntroductionOutcome
+
+
+class StaffMember(Frozen):
+    """Someone sent to a demo, and what they are there for."""
+
+    name: Name
+    role: StaffRole
+
+
+class ScheduleDemo(Command):
+    """Schedules a demo of a product, with the staff it sends."""
+
+    product: Name
+    scheduled_for: Timestamp
+    location: Text
+    staff: Annotated[list[StaffMember], Field(min_length=1, max_length=50)]
+
+
+class RescheduleDemo(Command):
+    """Moves a scheduled demo to another time."""
+
+    scheduled_for: Timestamp
+
+
+class CompleteDemo(Command):
+    """Records that a scheduled demo took place, and its outcome."""
+
+    outcome: Text
+
+
+class CancelDemo(_Reasoned):
+    """Cancels a scheduled demo."""
+
+
+class ProposeContract(Command):
+    """Proposes a contract to the client."""
+
+    title: Name
+    value: PositiveMoney
+    starts_on: BusinessDate
+    ends_on: BusinessDate
+
+
+class SignContract(Command):
+    """Records the signing of a proposed contract: its value is credited to the manager assigned now."""
+
+    signed_on: BusinessDate
+
+
+class TerminateContract(Command):
+    """Ends a signed contract."""
+
+    on: BusinessDate
+    reason: Reason
+
+
+class NamedRecipient(Frozen):
+    """A person a gift names, as typed; optionally which known recipient they are, or which look-alikes they are not."""
+
+    name: Name
+    employer: Name
+    recipient_id: UUID | None = None
+    distinct_from: Annotated[list[UUID], Field(max_length=50)] = []
+
+
+class GiveGift(Command):
+    """Records a gift, valued and checked against the limit of everyone who shares it."""
+
+    recipient: NamedRecipient
+    shared_with: Annotated[list[NamedRecipient], Field(max_length=99)] = []
+    description: Text
+    given_on: BusinessDate
+    category: GiftCategory
+    cost: PositiveMoney
+    market_value: NonNegativeMoney | None = None
+    face_value: NonNegativeMoney | None = None
+    recipients_count: Annotated[int, Field(ge=1, le=100)] | None = None
+    representative_attended: bool = False
+
+    @model_validator(mode="after")
+    def _everyone_named(self) -> GiveGift:
+        named = self.head_count
+        if self.recipients_count is not None and self.recipients_count != named:
+            msg = (
+                f"recipients_count: {self.recipients_count} people share the gift, but {named} are named; "
+                "name each person who shares it in shared_with"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def head_count(self) -> int:
+        """How many people share the gift: the recipient and everyone in `shared_with`."""
+        return 1 + len(self.shared_with)
+
+    @property
+    def everyone(self) -> tuple[NamedRecipient, ...]:
+        """The recipient, then everyone who shares the gift."""
+        return (self.recipient, *self.shared_with)
+
+
+class ProvideEntertainment(Command):
+    """Records business entertainment (not counted towards the gift limit when a representative attends)."""
+
+    occurred_on: BusinessDate
+    description: Text
+    cost: PositiveMoney
+    attendees: Annotated[list[Name], Field(min_length=1, max_length=500)]
+    representative_attended: bool
+
+
+class CorrectEntry(Command):
+    """Corrects fields of an earlier event, which stays as it was recorded."""
+
+    corrects_version: int
+    reason: Reason
+    changes: dict[str, Any]
+
+
+class ApproveCorrection(Command):
+    """Applies a requested correction."""
+
+    reason: Reason | None = None
+
+
+class RejectCorrection(_Reasoned):
+    """Closes a correction request without applying it."""
+
+
+class CloseRelationship(_Reasoned):
+    """Closes a relationship: nothing more is recorded on it until it is reopened."""
+
+
+class ReopenRelationship(_Reasoned):
+    """Reopens a closed relationship."""
+
+
+# -- gift recipients and the firm's gift policy --
+
+
+class MergeRecipients(Command):
+    """Records that another recipient is the same person: their gifts count with the survivor's from now on."""
+
+    absorbed_id: UUID
+    reason: Reason
+
+
+class ScheduleGiftLimit(Command):
+    """Sets the firm's gift limit from a date on (a reason is needed when the date is past)."""
+
+    effective_from: BusinessDate
+    amount: PositiveMoney
+    reason: Reason | None = None
+
+
+class SetLimitYear(Command):
+    """Sets how the limit year is drawn: calendar, fiscal (from `start_month`) or the rolling 365 days."""
+
+    kind: LimitYearKind
+    start_month: Annotated[int, Field(ge=1, le=12)] | None = None
+
+
+class SetReviewThreshold(Command):
+    """Sets the cost above which a gift that counts nothing is shown to compliance for review."""
+
+    amount: PositiveMoney
