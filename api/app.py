@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import dashboard, docs, openapi, problems
+from api import dashboard, docs, problems
 from api.deps import MIN_POSITION_WAIT
 from api.metrics import Metrics
 from api.middleware import (
@@ -19,10 +19,12 @@ from api.middleware import (
     RequestMetrics,
     UnexpectedErrors,
 )
+from api.openapi import LedgerAPI
 from api.routes import account_managers, audit, compliance, corrections, me, operations, relationships, tokens, workload
 from api.security_headers import SecurityHeaders
 from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
 from infrastructure.settings import Settings
+from projections.workload_query import WorkloadFactsCache
 
 DESCRIPTION = """
 The relationship ledger's public contract (see API.md): JSON in and out, money as
@@ -56,7 +58,7 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(
+    app = LedgerAPI(
         title="Relationship ledger",
         version="0.1.0",
         description=DESCRIPTION,
@@ -67,7 +69,7 @@ def create_app(
     app.state.system = system
     app.state.metrics = Metrics()
     app.state.min_position_wait = min_position_wait
-    app.state.workload_facts = workload.WorkloadFactsCache()
+    app.state.workload_facts = WorkloadFactsCache()
     problems.install(app)
     for router in (
         account_managers.router,
@@ -83,7 +85,6 @@ def create_app(
     app.include_router(operations.router)
     dashboard.install(app)  # `/` and `/dashboard/`: not in the schema, no token needed to load the page
     docs.install(app)  # `/docs`, `/redoc` and their files: not in the schema, no token needed
-    openapi.install(app)
     # Outermost last: the correlation id wraps everything; the security headers and metrics see every answer,
     # the 401s of Authentication included.
     app.add_middleware(IdempotencyKeys)

@@ -10,16 +10,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.problems import Problem
-from domain.application import Ledger
-from domain.values import Audit, Principal, Role
+from api.schemas.responses import CommandPublic, Page
+from domain.application import CommandResult, Ledger
+from domain.permissions import Read, check_allowed
+from domain.values import Audit, Principal
 from infrastructure.bootstrap import System
 from projections.audit_index import AuditIndexReader
 from projections.gift_register import GiftRegisterReader
@@ -67,29 +70,28 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_audit(principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
-    return Audit(principal=principal, correlation_id=correlation_id)
+async def get_audit(request: Request, principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
+    """Who asks, under which request, and the Idempotency-Key the middleware reserved for it (if any)."""
+    key: str | None = getattr(request.state, "idempotency_key", None)
+    return Audit(principal=principal, correlation_id=correlation_id, idempotency_key=key)
 
 
 AuditDep = Annotated[Audit, Depends(get_audit)]
 
 
-def roles(*allowed: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only principals of these roles (403 otherwise)."""
+def allowed_to(read: Read) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only the principals the role table lets read this (403 otherwise)."""
 
     async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(role.value for role in allowed)
-            raise Problem("forbidden", f"The {principal.role.value} role may not read this; it is for {names}.")
+        check_allowed(principal, read)
         return principal
 
     return check
 
 
-READERS_OF_EVERYTHING = (Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN)
-ReaderOfEverythingDep = Annotated[Principal, Depends(roles(*READERS_OF_EVERYTHING))]
+ReaderOfEverythingDep = Annotated[Principal, Depends(allowed_to(Read.COMPLIANCE_RECORDS))]
 """Compliance, auditors and admins: the gift register, the exceptions and the audit trail."""
-AdminDep = Annotated[Principal, Depends(roles(Role.ADMIN))]
+AdminDep = Annotated[Principal, Depends(allowed_to(Read.ADMINISTRATION))]
 
 _ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
 """A version as `ETag` gives it: ASCII digits, short enough to be a version at all (a longer one is a 422)."""
@@ -116,6 +118,44 @@ async def get_expected_version(
 
 
 ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
+
+Result = TypeVar("Result", bound=CommandResult)
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a command route needs besides its body and path: who asks, the ledger, and the version expected."""
+
+    audit: Audit
+    ledger: Ledger
+    response: Response
+    expected: int | None = None
+
+    def stamped(self, result: Result) -> Result:
+        """The result, its aggregate's new version set as the answer's `ETag`."""
+        self.response.headers["ETag"] = f'"{result.version}"'
+        return result
+
+    def done(self, result: CommandResult) -> CommandPublic:
+        """The answer to a command: what it stored, with its `ETag`."""
+        self.stamped(result)
+        return CommandPublic(id=result.id, version=result.version, position=result.position)
+
+
+async def get_write(
+    audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
+) -> Write:
+    return Write(audit, ledger, response, expected_version)
+
+
+async def get_creation(audit: AuditDep, ledger: LedgerDep, response: Response) -> Write:
+    return Write(audit, ledger, response)
+
+
+WriteDep = Annotated[Write, Depends(get_write)]
+"""A command on an existing aggregate: `If-Match` may name the version it expects."""
+CreateDep = Annotated[Write, Depends(get_creation)]
+"""A command that makes a new aggregate (no `If-Match`)."""
 
 
 async def get_consistent_views(
@@ -181,6 +221,18 @@ GiftRegisterDep = Annotated[GiftRegisterReader, Depends(gift_register_reader)]
 AuditIndexDep = Annotated[AuditIndexReader, Depends(audit_index_reader)]
 
 
+Item = TypeVar("Item")
+Shown = TypeVar("Shown")
+
+
+def _not_a_cursor() -> Problem:
+    return Problem(
+        "validation_error",
+        "cursor is not one this API gave out; pass next_cursor back unchanged.",
+        errors=[{"field": "cursor", "message": "not a cursor from this API"}],
+    )
+
+
 class PageRequest:
     """`limit` (1-500, default 50) and the opaque `cursor` from the previous page."""
 
@@ -192,25 +244,40 @@ class PageRequest:
         """A whole number from the cursor (a cursor altered by hand is a 422, never a 500)."""
         value = self.after.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LARGEST_INTEGER:
-            raise Problem(
-                "validation_error",
-                "cursor is not one this API gave out; pass next_cursor back unchanged.",
-                errors=[{"field": "cursor", "message": "not a cursor from this API"}],
-            )
+            raise _not_a_cursor()
         return value
 
     def after_text(self, name: str) -> str:
         value = self.after.get(name, "")
         if not isinstance(value, str):
-            raise Problem(
-                "validation_error",
-                "cursor is not one this API gave out; pass next_cursor back unchanged.",
-                errors=[{"field": "cursor", "message": "not a cursor from this API"}],
-            )
+            raise _not_a_cursor()
         return value
 
     def next_cursor(self, has_more: bool, **after: Any) -> str | None:
         return encode_cursor(after) if has_more else None
+
+    def of(
+        self,
+        found: Sequence[Item],
+        shown: Callable[[Item], Shown],
+        after: Callable[[Item], dict[str, Any]],
+    ) -> Page[Shown]:
+        """The page of what was read after the cursor (one more than the limit, to tell whether another page
+        follows): the first `limit` items, each `shown`, and where the next page starts, `after` the last."""
+        items = found[: self.limit]
+        more = len(found) > self.limit
+        return Page(
+            items=[shown(item) for item in items], next_cursor=encode_cursor(after(items[-1])) if more else None
+        )
+
+    def by_offset(self, found: Sequence[Item], shown: Callable[[Item], Shown]) -> Page[Shown]:
+        """The page of a list read whole, from the offset in the cursor."""
+        offset = self.after_int("offset")
+        items = found[offset : offset + self.limit]
+        return Page(
+            items=[shown(item) for item in items],
+            next_cursor=self.next_cursor(offset + self.limit < len(found), offset=offset + self.limit),
+        )
 
 
 def encode_cursor(after: dict[str, Any]) -> str:
@@ -223,11 +290,7 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     except (binascii.Error, orjson.JSONDecodeError, ValueError):
         value = None
     if not isinstance(value, dict):
-        raise Problem(
-            "validation_error",
-            "cursor is not one this API gave out; pass next_cursor back unchanged.",
-            errors=[{"field": "cursor", "message": "not a cursor from this API"}],
-        )
+        raise _not_a_cursor()
     return value
 
 

@@ -27,7 +27,7 @@ from api.problems import (
     problem_body,
     store_unavailable,
 )
-from infrastructure.idempotency import Claim, StoredResponse, claimed_key, request_hash
+from infrastructure.idempotency import StoredResponse, request_hash
 from infrastructure.tokens import TokenRefused
 
 log = logging.getLogger(__name__)
@@ -331,11 +331,11 @@ class IdempotencyKeys:
             )
             return
         captured = _Capture(send)
-        claim = claimed_key.set(Claim(principal.id, key))
+        # The Audit dependency hands the key to the ledger, which marks it in the transaction storing the events.
+        scope.setdefault("state", {})["idempotency_key"] = key
         try:
             await self.app(scope, replay_receive, captured.send)
         finally:
-            claimed_key.reset(claim)
             await self._finish(system, principal.id, key, captured.response())
 
     @staticmethod

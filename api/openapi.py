@@ -29,16 +29,13 @@ IDEMPOTENCY_CONFLICTS = ("idempotency_in_progress", "already_stored")
 COMMAND_METHODS = ("post", "put")
 
 
-def install(app: FastAPI) -> None:
-    """Makes `app.openapi()` (and `/openapi.json`) return the finished description."""
-    generate = app.openapi
+class LedgerAPI(FastAPI):
+    """FastAPI, its OpenAPI description (`app.openapi()`, `/openapi.json`) finished as front-ends need it."""
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = finish(generate())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = finish(super().openapi())
+        return self.openapi_schema
 
 
 def finish(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel
 
+from domain.commands import CompensationPlan, DeactivateAccountManager, RegisterAccountManager, SetQuota
 from domain.errors import RuleViolation
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
 from domain.values import (
     STORED,
     Audit,
-    Frozen,
     Money,
     Name,
     NonNegativeMoney,
@@ -45,30 +45,12 @@ def _printable_ascii(value: str) -> str:
 Email = Annotated[str, AfterValidator(_email), AfterValidator(for_new_facts(_printable_ascii))]
 
 
-class CompensationPlan(Frozen):
-    """Salary, commission and bonus terms for one year."""
-
-    base_salary: NonNegativeMoney
-    commission_rate: Rate
-    accelerator_rate: Rate
-    bonus_threshold: Rate
-    bonus_amount: NonNegativeMoney
-
-    @field_validator("commission_rate", "accelerator_rate")
-    @classmethod
-    def _a_fraction(cls, rate: Decimal) -> Decimal:
-        if rate > 1:
-            msg = "is a fraction of signed value and must be at most 1"
-            raise ValueError(msg)
-        return rate
-
-
 class Registered(LedgerCreated):
     TOPIC = "ledger:AccountManager.Registered"
     name: Name
     email: Email
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: AccountManager) -> None:
         aggregate.name = self.name
         aggregate.email = self.email
         aggregate.active = True
@@ -81,7 +63,7 @@ class QuotaSet(LedgerEvent):
     year: Year
     amount: NonNegativeMoney
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: AccountManager) -> None:
         aggregate.quotas[self.year] = self.amount
 
 
@@ -94,7 +76,7 @@ class CompensationPlanSet(LedgerEvent):
     bonus_threshold: Rate
     bonus_amount: NonNegativeMoney
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: AccountManager) -> None:
         aggregate.plans[self.year] = CompensationPlan.model_validate(
             self.model_dump(include=set(CompensationPlan.model_fields)), context=STORED
         )
@@ -104,7 +86,7 @@ class Deactivated(LedgerEvent):
     TOPIC = "ledger:AccountManager.Deactivated"
     reason: Reason
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: AccountManager) -> None:
         aggregate.active = False
 
 
@@ -128,20 +110,20 @@ class AccountManager(LedgerAggregate):
         plans: dict[int, CompensationPlan]
 
     @classmethod
-    def register(cls, audit: Audit, *, name: str, email: str, id: UUID | None = None) -> AccountManager:  # noqa: A002
-        return cls._start(Registered, audit, id=id or uuid4(), name=name, email=email)
+    def register(cls, audit: Audit, command: RegisterAccountManager, *, id: UUID | None = None) -> AccountManager:  # noqa: A002
+        return cls._start(Registered, audit, id=id or uuid4(), **dict(command))
 
-    def set_quota(self, audit: Audit, *, year: int, amount: Any) -> None:
+    def set_quota(self, audit: Audit, year: int, command: SetQuota) -> None:
         self.check_active()
-        self._record(QuotaSet, audit, year=year, amount=amount)
+        self._record(QuotaSet, audit, year=year, **dict(command))
 
-    def set_compensation_plan(self, audit: Audit, *, year: int, plan: CompensationPlan) -> None:
+    def set_compensation_plan(self, audit: Audit, year: int, plan: CompensationPlan) -> None:
         self.check_active()
-        self._record(CompensationPlanSet, audit, year=year, **plan.model_dump())
+        self._record(CompensationPlanSet, audit, year=year, **dict(plan))
 
-    def deactivate(self, audit: Audit, *, reason: str) -> None:
+    def deactivate(self, audit: Audit, command: DeactivateAccountManager) -> None:
         self.check_active()
-        self._record(Deactivated, audit, reason=reason)
+        self._record(Deactivated, audit, **dict(command))
 
     def check_active(self) -> None:
         if not self.active:

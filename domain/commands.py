@@ -49,6 +49,11 @@ class Command(Frozen):
         except ValidationError as error:
             raise validation_failure(error) from None
 
+    # Only making a command goes through `__init__`. `model_validate` (a stored plan read back with the `STORED`
+    # context, a command nested in state) validates directly, as for pydantic's own `__init__`: otherwise pydantic
+    # would call this one, without the validation context, and a stored fact would be checked as a new one.
+    __init__.__dict__["__pydantic_base_init__"] = True
+
     @classmethod
     def of(cls, data: BaseModel | Mapping[str, Any]) -> Self:
         """The command from a request body (or plain data) holding the same fields."""

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel
 
+from domain.commands import ScheduleGiftLimit, SetLimitYear, SetReviewThreshold
 from domain.errors import InvalidInput, RuleViolation
 from domain.gift_rule import FINRA_SCHEDULE, REGULATORY_SCHEDULE, LimitChange, LimitYearPolicy, limit_in_force
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
-from domain.values import Audit, BusinessDate, LimitYearKind, PositiveMoney, Reason, RecordedMoney
+from domain.values import Audit, BusinessDate, PositiveMoney, Reason, RecordedMoney
 
 POLICY_ID = uuid5(NAMESPACE_URL, "urn:ledger:compliance-policy")
 """There is one policy per ledger, always under this id."""
@@ -28,7 +29,7 @@ class PolicyEstablished(LedgerCreated):
     limit_schedule: list[LimitChange]
     limit_year: LimitYearPolicy
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: CompliancePolicy) -> None:
         aggregate.limit_schedule = sorted(self.limit_schedule, key=lambda c: c.effective_from)
         aggregate.limit_year = self.limit_year
         aggregate.review_threshold = DEFAULT_REVIEW_THRESHOLD
@@ -48,7 +49,7 @@ class GiftLimitScheduled(LedgerEvent):
     regulatory_limit: RecordedMoney | None = None
     retroactive: bool = False
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: CompliancePolicy) -> None:
         change = LimitChange(effective_from=self.effective_from, amount=self.amount)
         aggregate.limit_schedule = _with_change(aggregate.limit_schedule, change)
 
@@ -57,7 +58,7 @@ class LimitYearPolicyChanged(LedgerEvent):
     TOPIC = "ledger:CompliancePolicy.LimitYearPolicyChanged"
     limit_year: LimitYearPolicy
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: CompliancePolicy) -> None:
         aggregate.limit_year = self.limit_year
 
 
@@ -67,7 +68,7 @@ class ReviewThresholdSet(LedgerEvent):
     TOPIC = "ledger:CompliancePolicy.ReviewThresholdSet"
     amount: PositiveMoney
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: CompliancePolicy) -> None:
         aggregate.review_threshold = self.amount
 
 
@@ -103,17 +104,16 @@ class CompliancePolicy(LedgerAggregate):
             limit_year=LimitYearPolicy(),
         )
 
-    def schedule_limit(
-        self, audit: Audit, *, effective_from: date, amount: Decimal | str, today: date, reason: str | None = None
-    ) -> None:
+    def schedule_limit(self, audit: Audit, command: ScheduleGiftLimit, *, today: date) -> None:
         """Sets the firm's limit from a date on: never above the regulatory limit then, and with a reason if that
         date has passed (every recipient-year the change pushes over then shows as a breach)."""
+        effective_from, reason = command.effective_from, command.reason
         begins = min(change.effective_from for change in REGULATORY_SCHEDULE)
         if effective_from < begins:
             message = f"must be on or after {begins}, when the regulatory gift limit begins"
             raise InvalidInput.of_field("effective_from", message)
         regulatory = limit_in_force(REGULATORY_SCHEDULE, effective_from)
-        if Decimal(amount) > regulatory:
+        if command.amount > regulatory:
             msg = (
                 f"The firm's gift limit cannot be above the regulatory limit in force on {effective_from} "
                 f"(${regulatory}); the firm may only set a lower one."
@@ -123,23 +123,12 @@ class CompliancePolicy(LedgerAggregate):
         if retroactive and not (reason and reason.strip()):
             message = f"a change effective in the past ({effective_from}, before today {today}) needs a reason"
             raise InvalidInput.of_field("reason", message)
-        self._record(
-            GiftLimitScheduled,
-            audit,
-            effective_from=effective_from,
-            amount=amount,
-            reason=reason,
-            regulatory_limit=regulatory,
-            retroactive=retroactive,
-        )
+        self._record(GiftLimitScheduled, audit, **dict(command), regulatory_limit=regulatory, retroactive=retroactive)
 
-    def set_review_threshold(self, audit: Audit, *, amount: Decimal | str) -> None:
+    def set_review_threshold(self, audit: Audit, command: SetReviewThreshold) -> None:
         """Sets the cost above which a gift that counts nothing is shown to compliance for review."""
-        self._record(ReviewThresholdSet, audit, amount=amount)
+        self._record(ReviewThresholdSet, audit, **dict(command))
 
-    def set_limit_year(self, audit: Audit, *, kind: LimitYearKind | str, start_month: int | None = None) -> None:
-        self._record(
-            LimitYearPolicyChanged,
-            audit,
-            limit_year={"kind": kind, "start_month": start_month},
-        )
+    def set_limit_year(self, audit: Audit, command: SetLimitYear) -> None:
+        """Sets how the limit year is drawn (a fiscal year needs its start month, the others none)."""
+        self._record(LimitYearPolicyChanged, audit, limit_year=dict(command))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel
 
 from domain.compliance_policy import CompliancePolicy
 from domain.errors import RuleViolation
-from domain.gift_rule import CountedGift, check_within_limit, limit_in_force, normalise_person
+from domain.gift_rule import CountedGift, check_within_limit, normalise_person
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
 from domain.recipient_identity import identity_key
 from domain.values import Audit, BusinessDate, Frozen, Money, Name, NonNegativeMoney, Reason, RecordedMoney
@@ -45,7 +45,7 @@ class RecipientRegistered(LedgerCreated):
     employer: Name
     distinct_from: list[UUID] = []
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: GiftRecipient) -> None:
         aggregate.name = self.name
         aggregate.employer = self.employer
         aggregate.gifts = []
@@ -68,7 +68,7 @@ class GiftReceived(LedgerEvent):
     limit_year: str
     spelled_as: Spelling | None = None
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: GiftRecipient) -> None:
         aggregate.gifts.append(
             ReceivedGift(
                 gift_id=self.gift_id,
@@ -91,7 +91,7 @@ class RecipientsMerged(LedgerEvent):
     absorbed_gifts: list[ReceivedGift]
     absorbed_spellings: list[Spelling]
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: GiftRecipient) -> None:
         aggregate.gifts.extend(self.absorbed_gifts)
         aggregate.spellings.extend(s for s in self.absorbed_spellings if s not in aggregate.spellings)
 
@@ -103,7 +103,7 @@ class MergedInto(LedgerEvent):
     survivor_id: UUID
     reason: Reason
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: GiftRecipient) -> None:
         aggregate.merged_into = self.survivor_id
 
 
@@ -163,7 +163,7 @@ class GiftRecipient(LedgerAggregate):
     ) -> None:
         self.check_not_merged()
         new = CountedGift(gift_id=gift_id, given_on=given_on, counted_value=counted_value)
-        check_within_limit(self.counted_gifts(), new, policy.limit_schedule, policy.limit_year)
+        counted_under = check_within_limit(self.counted_gifts(), new, policy.limit_schedule, policy.limit_year)
         self._record(
             GiftReceived,
             audit,
@@ -171,8 +171,8 @@ class GiftRecipient(LedgerAggregate):
             relationship_id=relationship_id,
             given_on=given_on,
             counted_value=counted_value,
-            limit=limit_in_force(policy.limit_schedule, given_on),
-            limit_year=policy.limit_year.year_of(given_on).label,
+            limit=counted_under.limit,
+            limit_year=counted_under.year.label,
             spelled_as=None if spelled_as == Spelling(name=self.name, employer=self.employer) else spelled_as,
         )
 

@@ -133,27 +133,39 @@ class CountedGift:
     counted_value: Decimal
 
 
+@dataclass(frozen=True)
+class LimitInForce:
+    """The limit a gift is checked against, and the limit year it is counted in."""
+
+    limit: Decimal
+    year: LimitYear
+
+
 def check_within_limit(
     existing: Iterable[CountedGift],
     new: CountedGift,
     schedule: Sequence[LimitChange],
     policy: LimitYearPolicy,
-) -> None:
-    """Refuses `new` if it takes any limit year it falls in past the limit in force.
+) -> LimitInForce:
+    """Refuses `new` if it takes any limit year it falls in past the limit in force; else returns the limit and the
+    limit year `new` is counted under.
 
     The gift's own limit year is checked against the limit on its date; so is the
     limit year of every later gift that the new one falls in (a gift recorded late
     must not push an accepted gift's year over its limit).
     """
+    own = LimitInForce(limit=limit_in_force(schedule, new.given_on), year=policy.year_of(new.given_on))
     if new.counted_value == ZERO:
-        return
+        return own
     gifts = [*existing, new]
     later = [
         gift for gift in gifts if gift.given_on > new.given_on and policy.year_of(gift.given_on).contains(new.given_on)
     ]
     for anchor in [new, *sorted(later, key=lambda gift: gift.given_on)]:
-        year = policy.year_of(anchor.given_on)
-        limit = limit_in_force(schedule, anchor.given_on)
+        if anchor is new:
+            year, limit = own.year, own.limit
+        else:
+            year, limit = policy.year_of(anchor.given_on), limit_in_force(schedule, anchor.given_on)
         total = sum((g.counted_value for g in gifts if year.contains(g.given_on)), ZERO)
         if total > limit:
             already = total - new.counted_value
@@ -173,6 +185,7 @@ def check_within_limit(
                     limit_year=year.label,
                 ),
             )
+    return own
 
 
 def normalise_person(text: str) -> str:

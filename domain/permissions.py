@@ -1,7 +1,13 @@
-"""Who may do what: the role table of DOMAIN.md, checked by the application service for every command."""
+"""Who may do what, and who may read what: the role table of DOMAIN.md, in one place.
+
+The application service checks every command against it (`Action`); the API
+checks every read (`Read`). An account manager acts and reads only within their
+own book: the relationships assigned to them now, and their own record.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
@@ -10,6 +16,8 @@ from domain.values import Principal, Role
 
 
 class Action(StrEnum):
+    """What a principal may do (a command)."""
+
     MANAGE_ACCOUNT_MANAGERS = "register account managers, set quotas and plans, deactivate"
     OPEN_RELATIONSHIP = "open a relationship"
     ASSIGN = "assign or reassign a relationship"
@@ -18,33 +26,87 @@ class Action(StrEnum):
     DECIDE_CORRECTION = "approve or reject a correction request"
 
 
-_ALLOWED: dict[Action, frozenset[Role]] = {
-    Action.MANAGE_ACCOUNT_MANAGERS: frozenset({Role.MANAGER, Role.ADMIN}),
-    Action.OPEN_RELATIONSHIP: frozenset({Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN}),
-    Action.ASSIGN: frozenset({Role.MANAGER, Role.ADMIN}),
-    Action.RECORD_ON_RELATIONSHIP: frozenset({Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN}),
-    Action.CHANGE_GIFT_POLICY: frozenset({Role.COMPLIANCE, Role.ADMIN}),
-    Action.DECIDE_CORRECTION: frozenset({Role.MANAGER, Role.ADMIN}),
+class Read(StrEnum):
+    """What a principal may read (a query)."""
+
+    RELATIONSHIP = "a relationship, its events and its correction requests"
+    RELATIONSHIP_LIST = "the list of relationships"
+    ACCOUNT_MANAGER = "an account manager's record, workload, pay and correction requests"
+    COMPLIANCE_RECORDS = "the gift register, its exceptions and the audit trail"
+    ADMINISTRATION = "the access log and the API tokens"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The roles allowed (in the order a refusal names them), and what each refusal says."""
+
+    roles: tuple[Role, ...]
+    refused: str
+    """Said to any other role; `{role}` is the principal's."""
+    not_theirs: str
+    """Said to an account manager outside their own book."""
+
+
+def _doing(action: Action, *roles: Role) -> Rule:
+    return Rule(
+        roles,
+        f"The {{role}} role may not {action.value}.",
+        f"An account manager may {action.value} only for relationships assigned to them.",
+    )
+
+
+def _reading(not_theirs: str, *roles: Role) -> Rule:
+    names = ", ".join(role.value for role in roles)
+    return Rule(roles, f"The {{role}} role may not read this; it is for {names}.", not_theirs)
+
+
+_EVERYONE = tuple(Role)
+_THEIR_RECORD = "An account manager may read only their own workload, pay and record."
+
+RULES: dict[Action | Read, Rule] = {
+    Action.MANAGE_ACCOUNT_MANAGERS: _doing(Action.MANAGE_ACCOUNT_MANAGERS, Role.MANAGER, Role.ADMIN),
+    Action.OPEN_RELATIONSHIP: _doing(Action.OPEN_RELATIONSHIP, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
+    Action.ASSIGN: _doing(Action.ASSIGN, Role.MANAGER, Role.ADMIN),
+    Action.RECORD_ON_RELATIONSHIP: _doing(
+        Action.RECORD_ON_RELATIONSHIP, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN
+    ),
+    Action.CHANGE_GIFT_POLICY: _doing(Action.CHANGE_GIFT_POLICY, Role.COMPLIANCE, Role.ADMIN),
+    Action.DECIDE_CORRECTION: _doing(Action.DECIDE_CORRECTION, Role.MANAGER, Role.ADMIN),
+    Read.RELATIONSHIP: _reading(
+        "An account manager may read only relationships currently assigned to them.", *_EVERYONE
+    ),
+    Read.RELATIONSHIP_LIST: _reading("An account manager may list only relationships assigned to them.", *_EVERYONE),
+    Read.ACCOUNT_MANAGER: _reading(_THEIR_RECORD, *_EVERYONE),
+    Read.COMPLIANCE_RECORDS: _reading(_THEIR_RECORD, Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN),
+    Read.ADMINISTRATION: _reading(_THEIR_RECORD, Role.ADMIN),
 }
+"""The role table: every command and every read, with who may."""
 
 
-def check_allowed(principal: Principal, action: Action, *, account_manager_id: UUID | None = None) -> None:
+def check_allowed(principal: Principal, action: Action | Read, *, account_manager_id: UUID | str | None = None) -> None:
     """Refuses `action` unless the principal's role allows it.
 
     For an account manager, `account_manager_id` is the manager the action is
-    for (the relationship's current manager, or the manager it is opened for):
-    they may act only for themself.
+    for (the relationship's current manager, the manager it is opened for, or
+    whose record is read): they may act and read only for themself.
     """
-    if principal.role not in _ALLOWED[action]:
-        msg = f"The {principal.role} role may not {action.value}."
-        raise Forbidden(msg)
+    rule = RULES[action]
+    if principal.role not in rule.roles:
+        raise Forbidden(rule.refused.format(role=principal.role.value))
     if principal.role is Role.ACCOUNT_MANAGER:
         if principal.account_manager_id is None:
             msg = "This account_manager principal is not linked to an account manager."
             raise Forbidden(msg)
-        if account_manager_id != principal.account_manager_id:
-            msg = f"An account manager may {action.value} only for relationships assigned to them."
-            raise Forbidden(msg)
+        if str(account_manager_id) != str(principal.account_manager_id):
+            raise Forbidden(rule.not_theirs)
+
+
+def own_book(principal: Principal, read: Read, *, asked: UUID | None = None) -> UUID | None:
+    """The account manager a list is narrowed to: for an account manager their own (asking for another's is
+    refused), for the other roles the one `asked` for (None: everyone's)."""
+    own = principal.account_manager_id if principal.role is Role.ACCOUNT_MANAGER else None
+    check_allowed(principal, read, account_manager_id=asked or own)
+    return own or asked
 
 
 def check_may_correct_signing(principal: Principal, credited_account_manager_id: UUID) -> None:

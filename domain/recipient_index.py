@@ -9,7 +9,7 @@ first: no spelling slips in beside another unseen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel
@@ -51,7 +51,7 @@ class IndexStarted(LedgerCreated):
     TOPIC = "ledger:RecipientIndex.Started"
     entries: list[IndexEntry]
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: RecipientIndex) -> None:
         aggregate.entries = list(self.entries)
 
 
@@ -62,7 +62,7 @@ class RecipientIndexed(LedgerEvent):
     entry: IndexEntry
     distinct_from: list[UUID] = []
 
-    def apply(self, aggregate: Any) -> None:
+    def apply(self, aggregate: RecipientIndex) -> None:
         aggregate.entries.append(self.entry)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.values import Principal, Role
-from projections.store import Table, ViewStore
+from domain.values import Principal, Role, utc_now
+from infrastructure.sql import Table, ViewStore
 
 ACCESS_LOG = Table(
     "api_access_log",
@@ -40,8 +41,9 @@ class Access:
 class AccessLog:
     """Who read what, and when: appended for every read by an auditor or compliance principal."""
 
-    def __init__(self, view: ViewStore) -> None:
+    def __init__(self, view: ViewStore, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.view = view
+        self.clock = clock
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             view.create_view_table(cursor, ACCESS_LOG)
@@ -58,7 +60,7 @@ class AccessLog:
                 "INSERT INTO api_access_log (at, correlation_id, principal_id, role, method, path, query, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (at, correlation_id) DO NOTHING",
                 (
-                    datetime.now(UTC).isoformat(timespec="microseconds"),
+                    self.clock().astimezone(UTC).isoformat(timespec="microseconds"),
                     correlation_id,
                     principal.id,
                     principal.role.value,

@@ -1,10 +1,11 @@
 """Idempotency keys: the first response to a POST or PUT, stored durably and replayed for the same key and body.
 
-A key is also marked in the very transaction that stores its command's events
-(`claimed_key`, read by the recorders). So a retry can tell that the first
-request was stored even when its answer never came back: the worker died after
-the COMMIT, or the database went away at the COMMIT. The command is then not
-run a second time.
+A key is also marked in the very transaction that stores its command's events:
+the application saves with `idempotency_key=(principal id, key)`, which the
+library hands to the recorders (`MARK_STORED`). So a retry can tell that the
+first request was stored even when its answer never came back: the worker died
+after the COMMIT, or the database went away at the COMMIT. The command is then
+not run a second time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +20,7 @@ import orjson
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import retry
 
-from projections.store import Table, ViewStore
+from infrastructure.sql import Table, ViewStore
 
 KEYS = Table(
     "api_idempotency",
@@ -39,18 +39,9 @@ KEYS = Table(
 )
 MARK_STORED = "UPDATE {table} SET stored_position = {mark} WHERE principal_id = {mark} AND idempotency_key = {mark}"
 """What a recorder runs, in the transaction that stores the events, for the key of the request being served."""
+IdempotencyKey = tuple[str, str]
+"""The `idempotency_key` that `Ledger.save` passes to the recorders: (principal id, Idempotency-Key)."""
 
-
-@dataclass(frozen=True)
-class Claim:
-    """The Idempotency-Key a request holds while its command runs."""
-
-    principal_id: str
-    key: str
-
-
-claimed_key: ContextVar[Claim | None] = ContextVar("claimed_key", default=None)
-"""Set by the API around a request with an Idempotency-Key; the recorders mark it when they store events."""
 ABANDONED_AFTER = timedelta(minutes=2)
 """A reservation with no response after this long belongs to a request that died. Having no stored events (they
 would have marked it), it stored nothing, and its key may be used again. One whose process (on this host) is

@@ -31,9 +31,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic, retry
 from psycopg.sql import SQL, Identifier
 
-from infrastructure.idempotency import KEYS, MARK_STORED, claimed_key
+from infrastructure.idempotency import KEYS, MARK_STORED, IdempotencyKey
 from infrastructure.integrity import chained_rows
-from projections.store import schema_lock
+from infrastructure.sql import schema_lock
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,15 @@ def _uuid(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
+def _idempotency_key(kwargs: dict[str, Any]) -> IdempotencyKey | None:
+    """The (principal id, Idempotency-Key) that `save(..., idempotency_key=...)` passed down, if any."""
+    key: IdempotencyKey | None = kwargs.get("idempotency_key")
+    if key is None:
+        return None
+    principal_id, idempotency_key = key
+    return str(principal_id), str(idempotency_key)
+
+
 class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, with triggers that refuse UPDATE and DELETE of stored events,
     and each event's chained hash written beside it in the same transaction."""
@@ -159,9 +168,9 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
             fetch_last_hash,
         )
         c.executemany(f"INSERT INTO {self.hashes_table} VALUES (?, ?, ?, ?)", rows)  # noqa: S608
-        claim = claimed_key.get()
-        if claim is not None:  # the request's Idempotency-Key, marked stored in the same transaction
-            c.execute(MARK_STORED.format(table=KEYS.name, mark="?"), (max(positions), claim.principal_id, claim.key))
+        marked = _idempotency_key(kwargs)
+        if marked is not None:  # the request's Idempotency-Key, marked stored in the same transaction
+            c.execute(MARK_STORED.format(table=KEYS.name, mark="?"), (max(positions), *marked))
         return positions
 
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
@@ -323,9 +332,9 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
             fetch_last_hash,
         )
         curs.executemany(self._insert_hashes, rows)
-        claim = claimed_key.get()
-        if claim is not None:  # the request's Idempotency-Key, marked stored in the same transaction
-            curs.execute(self._mark_stored, (max(positions), claim.principal_id, claim.key))
+        marked = _idempotency_key(kwargs)
+        if marked is not None:  # the request's Idempotency-Key, marked stored in the same transaction
+            curs.execute(self._mark_stored, (max(positions), *marked))
         return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)

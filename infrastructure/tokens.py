@@ -27,7 +27,7 @@ from uuid import UUID
 
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.values import Principal, Role
-from projections.store import Cursor, Table, ViewStore
+from infrastructure.sql import Cursor, Table, ViewStore
 
 if TYPE_CHECKING:
     from domain.application import Ledger

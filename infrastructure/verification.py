@@ -15,44 +15,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from domain.application import Ledger
 from infrastructure.integrity import GENESIS, MerkleFrontier, Seal, event_hash, fingerprint, seal_message
-from projections.store import Table, ViewStore
+from infrastructure.seals import KeyChain, SealStore, key_in_force, signature_holds
+from infrastructure.sql import ViewStore
 
-SEALS = Table(
-    "ledger_seals",
-    (
-        ("position", "int"),
-        ("size", "int"),
-        ("root", "text"),
-        ("signature", "text"),
-        ("public_key", "text"),
-        ("sealed_at", "text"),
-        ("frontier", "text"),
-    ),
-    key=("position",),
-)
-ROTATIONS = Table(
-    "ledger_key_rotations",
-    (
-        ("position", "int"),
-        ("size", "int"),
-        ("root", "text"),
-        ("signature", "text"),
-        ("public_key", "text"),
-        ("new_public_key", "text"),
-        ("new_key_signature", "text"),
-        ("sealed_at", "text"),
-        ("frontier", "text"),
-    ),
-    key=("new_public_key",),  # a key is brought in once: no rotation back to a retired key
-)
-SEAL_HASHES = Table("ledger_seal_hashes", (("position", "int"), ("hashes", "text")), key=("position",))
-"""The event hashes each seal newly covers (hex, in log order): verify names an edited event with them."""
 PAGE = 10_000
 log = logging.getLogger(__name__)
 
@@ -156,11 +126,7 @@ class Integrity:
         self.events_table = recorder.events_table_name
         self.hashes_table = recorder.hashes_table
         self.position_column = "rowid" if view.dialect == "sqlite" else "notification_id"
-        with view.transaction() as cursor:
-            view.lock_schema(cursor)
-            for table in (SEALS, ROTATIONS, SEAL_HASHES):
-                view.create_view_table(cursor, table)
-                view.guard_append_only(cursor, table.name)
+        self.seal_store = SealStore(view)
         self._sealing = threading.Lock()
         # Each aggregate's last (version, hash) as of position `_heads_at`: the next seal
         # chains on from here instead of reading the predecessors back.
@@ -212,56 +178,15 @@ class Integrity:
 
     def seals(self) -> list[Seal]:
         """Every seal and key rotation, in log order (at one position, a seal before a rotation)."""
-        with self.view.reading() as cursor:
-            seals = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals"
-            ).fetchall()
-            rotations = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
-                "new_key_signature FROM ledger_key_rotations"
-            ).fetchall()
-        found = [_seal(row) for row in seals] + [_seal(row) for row in rotations]
-        return sorted(found, key=_log_order)
+        return self.seal_store.seals()
 
     def seal_page(self, after: tuple[int, int, str] | None, limit: int) -> list[Seal]:
-        """Up to `limit` seals and rotations after `after` (as `_log_order` gives it), in log order."""
-        position, kind, at = after or (-1, 1, "")
-        with self.view.reading() as cursor:
-            seals = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals "
-                f"WHERE position > ? ORDER BY position LIMIT {int(limit)}",
-                (position,),
-            ).fetchall()
-            rotations = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
-                "new_key_signature FROM ledger_key_rotations WHERE position > ? OR (position = ? AND (? = 0 OR "
-                f"sealed_at > ?)) ORDER BY position, sealed_at LIMIT {int(limit)}",
-                (position, position, kind, at),
-            ).fetchall()
-        found = sorted([_seal(row) for row in seals] + [_seal(row) for row in rotations], key=_log_order)
-        return found[:limit]
+        """Up to `limit` seals and rotations after `after` (as `log_order` gives it), in log order."""
+        return self.seal_store.seal_page(after, limit)
 
     def latest_seal(self) -> Seal | None:
         """The last seal or rotation in log order."""
-        with self.view.reading() as cursor:
-            seal = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier FROM ledger_seals "
-                "ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-            rotation = cursor.execute(
-                "SELECT position, size, root, signature, public_key, sealed_at, frontier, new_public_key, "
-                "new_key_signature FROM ledger_key_rotations ORDER BY position DESC, sealed_at DESC LIMIT 1"
-            ).fetchone()
-        found = [_seal(row) for row in (seal, rotation) if row is not None]
-        return max(found, key=_log_order) if found else None
-
-    def _has_signed(self, public_key: bytes) -> bool:
-        """Whether the key ever signed a seal or a rotation (a retired key may not come back)."""
-        with self.view.reading() as cursor:
-            return any(
-                cursor.execute(f"SELECT 1 FROM {table} WHERE public_key = ? LIMIT 1", (public_key.hex(),)).fetchone()
-                for table in ("ledger_seals", "ledger_key_rotations")
-            )
+        return self.seal_store.latest_seal()
 
     def hashes_at(self, positions: list[int]) -> dict[int, str]:
         """The stored hash (hex) of the events at these positions."""
@@ -273,15 +198,6 @@ class Integrity:
                 f"SELECT position, hash FROM {self.hashes_table} WHERE position IN ({marks})", positions
             ).fetchall()
         return {int(position): str(digest) for position, digest in rows}
-
-    def _certified_hashes(self, position: int) -> list[bytes] | None:
-        """The event hashes the seal at `position` newly covered, as it stored them (None for an older seal)."""
-        with self.view.reading() as cursor:
-            row = cursor.execute("SELECT hashes FROM ledger_seal_hashes WHERE position = ?", (position,)).fetchone()
-        if row is None:
-            return None
-        text = str(row[0])
-        return [bytes.fromhex(text[i : i + 64]) for i in range(0, len(text), 64)]
 
     def _stored_hashes(self, wanted: dict[bytes, int]) -> dict[bytes, tuple[int, bytes]]:
         """The stored hash of each aggregate's event at the version given, where there is one."""
@@ -322,7 +238,7 @@ class Integrity:
     def _seal(self, key: Ed25519PrivateKey, rotate_to: Ed25519PrivateKey | None) -> Seal | None:
         public = raw_public_key(key)
         base = self.latest_seal()  # one row, not every seal: sealing stays cheap as seals accumulate
-        in_force = _key_in_force([base] if base else [])
+        in_force = key_in_force([base] if base else [])
         if in_force is not None and public != in_force:
             raise SealRefused(
                 f"the signing key {fingerprint(public)} is not the ledger's key {fingerprint(in_force)}; "
@@ -340,7 +256,7 @@ class Integrity:
             seal = Seal(position, frontier.size, root, signature, public, sealed_at, frontier.dumps())
         else:
             new_public = raw_public_key(rotate_to)
-            if new_public == public or self._has_signed(new_public):
+            if new_public == public or self.seal_store.has_signed(new_public):
                 raise SealRefused(f"the key {fingerprint(new_public)} has signed seals before; rotate to a new key")
             draft = Seal(position, frontier.size, root, b"", public, sealed_at, frontier.dumps(), new_public)
             message = draft.message()
@@ -355,25 +271,7 @@ class Integrity:
                 new_public,
                 rotate_to.sign(message),
             )
-        with self.view.transaction() as cursor:
-            if seal.new_public_key is None:
-                cursor.execute(
-                    "INSERT INTO ledger_seals (position, size, root, signature, public_key, sealed_at, frontier) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",
-                    (*_seal_fields(seal),),
-                )
-            else:
-                assert seal.new_key_signature is not None
-                cursor.execute(
-                    "INSERT INTO ledger_key_rotations (position, size, root, signature, public_key, sealed_at, "
-                    "frontier, new_public_key, new_key_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*_seal_fields(seal), seal.new_public_key.hex(), seal.new_key_signature.hex()),
-                )
-            if digests:
-                cursor.execute(
-                    "INSERT INTO ledger_seal_hashes (position, hashes) VALUES (?, ?) ON CONFLICT (position) DO NOTHING",
-                    (position, b"".join(digests).hex()),
-                )
+        self.seal_store.record(seal, digests)
         return seal
 
     def _base_frontier(self, base: Seal | None) -> MerkleFrontier:
@@ -381,7 +279,7 @@ class Integrity:
         if base is None:
             return MerkleFrontier()
         frontier = MerkleFrontier.loads(base.frontier)
-        if frontier.size != base.size or frontier.root() != base.root or not _signature_holds(base):
+        if frontier.size != base.size or frontier.root() != base.root or not signature_holds(base):
             raise SealRefused(
                 f"position {base.position}: the last seal does not hold (its stored frontier, root or signature "
                 "was altered); run `ledger verify`"
@@ -441,7 +339,7 @@ class Integrity:
         """
         result = Verification()
         seals = self.seals()
-        keys = _KeyChain(result)
+        keys = KeyChain(result.fail)
         next_seal = 0
         frontier = MerkleFrontier()
         last: dict[bytes, tuple[int, bytes]] = {}
@@ -487,17 +385,7 @@ class Integrity:
             next_seal += 1
         for position in self.orphan_hashes():
             result.fail(position, "a hash with no event: the event was deleted")
-        if public_key is not None and seals:
-            result.key_confirmed = public_key in keys.known
-            if not result.key_confirmed:
-                result.fail(
-                    seals[0].position,
-                    f"the seals are signed by key {fingerprint(seals[0].public_key)}, not by the pinned key "
-                    f"{fingerprint(public_key)}: the seals were replaced, or the wrong key was given",
-                )
-        result.seals_checked = sum(1 for seal in seals if not seal.is_rotation)
-        result.rotations_checked = len(seals) - result.seals_checked
-        result.last_seal = next((seal for seal in reversed(seals) if not seal.is_rotation), None)
+        _sum_up_seals(result, seals, keys, public_key)
         if progress is not None:
             progress(previous_position, head)
         return result
@@ -509,7 +397,7 @@ class Integrity:
         frontier: MerkleFrontier,
         since_seal: list[tuple[int, bytes]],
         result: Verification,
-        keys: _KeyChain,
+        keys: KeyChain,
     ) -> None:
         seal = seals[index]
         if not keys.accepts(seal):
@@ -530,7 +418,7 @@ class Integrity:
         result.fail(seal.position, f"the log up to {seal.position} no longer matches its seal")
 
     def _first_uncertified(self, previous: Seal | None, seal: Seal, since_seal: list[tuple[int, bytes]]) -> int | None:
-        certified = self._certified_hashes(seal.position)
+        certified = self.seal_store.certified_hashes(seal.position)
         if certified is None or len(certified) != len(since_seal):
             return None  # events went or came: positions no longer pair up with what was kept
         kept = MerkleFrontier.loads(previous.frontier) if previous else MerkleFrontier()
@@ -545,88 +433,20 @@ class Integrity:
         )
 
 
-class _KeyChain:
-    """The keys a verification accepts: the first seal's, then each one a valid rotation hands over to."""
-
-    def __init__(self, result: Verification) -> None:
-        self.result = result
-        self.in_force: bytes | None = None
-        self.known: list[bytes] = []
-
-    def accepts(self, seal: Seal) -> bool:
-        """Whether the seal is signed by the key in force (a rotation also by its new key); reports it if not."""
-        result = self.result
-        if self.in_force is None:
-            self.in_force = result.first_key = result.current_key = seal.public_key
-            self.known.append(seal.public_key)
-        if seal.public_key != self.in_force:
+def _sum_up_seals(result: Verification, seals: list[Seal], keys: KeyChain, public_key: bytes | None) -> None:
+    """What the seal chain adds to a verification: its keys, whether the pinned key is one of them, the counts."""
+    result.first_key, result.current_key = keys.first, keys.in_force
+    if public_key is not None and seals:
+        result.key_confirmed = public_key in keys.known
+        if not result.key_confirmed:
             result.fail(
-                seal.position,
-                f"the seal is signed by key {fingerprint(seal.public_key)}, not the ledger's key "
-                f"{fingerprint(self.in_force)}: a foreign seal",
+                seals[0].position,
+                f"the seals are signed by key {fingerprint(seals[0].public_key)}, not by the pinned key "
+                f"{fingerprint(public_key)}: the seals were replaced, or the wrong key was given",
             )
-            return False
-        if not _signature_holds(seal):
-            what = "key rotation" if seal.is_rotation else "seal"
-            result.fail(seal.position, f"the {what}'s signature does not verify: forged or altered")
-            return False
-        if seal.new_public_key is not None:
-            self.in_force = result.current_key = seal.new_public_key
-            self.known.append(seal.new_public_key)
-        return True
-
-
-def _signature_holds(seal: Seal) -> bool:
-    """Whether the seal's signature verifies under its key (and a rotation's under its new key too)."""
-    message = seal.message()
-    try:
-        Ed25519PublicKey.from_public_bytes(seal.public_key).verify(seal.signature, message)
-        if seal.new_public_key is not None:
-            Ed25519PublicKey.from_public_bytes(seal.new_public_key).verify(seal.new_key_signature or b"", message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-def _key_in_force(seals: list[Seal]) -> bytes | None:
-    if not seals:
-        return None
-    last = seals[-1]
-    return last.new_public_key or last.public_key
-
-
-def _seal(row: tuple[Any, ...]) -> Seal:
-    """A seal or rotation from its row: position, size, root, signature, key, time, frontier (new key, its
-    signature)."""
-    position, size, root, signature, public_key, sealed_at, frontier, *rotation = row
-    new_public_key, new_key_signature = rotation or (None, None)
-    return Seal(
-        position=int(position),
-        size=int(size),
-        root=bytes.fromhex(root),
-        signature=bytes.fromhex(signature),
-        public_key=bytes.fromhex(public_key),
-        sealed_at=sealed_at,
-        frontier=frontier,
-        new_public_key=bytes.fromhex(new_public_key) if new_public_key else None,
-        new_key_signature=bytes.fromhex(new_key_signature) if new_key_signature else None,
-    )
-
-
-def _seal_fields(seal: Seal) -> tuple[Any, ...]:
-    return (
-        seal.position,
-        seal.size,
-        seal.root.hex(),
-        seal.signature.hex(),
-        seal.public_key.hex(),
-        seal.sealed_at,
-        seal.frontier,
-    )
-
-
-def _log_order(seal: Seal) -> tuple[int, int, str]:
-    return (seal.position, 1 if seal.is_rotation else 0, seal.sealed_at if seal.is_rotation else "")
+    result.seals_checked = sum(1 for seal in seals if not seal.is_rotation)
+    result.rotations_checked = len(seals) - result.seals_checked
+    result.last_seal = next((seal for seal in reversed(seals) if not seal.is_rotation), None)
 
 
 def _uuid(value: Any) -> UUID:

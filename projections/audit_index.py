@@ -8,8 +8,8 @@ from functools import cache
 from typing import Any
 
 from domain.model import LedgerEvent
+from infrastructure.sql import Table, ViewStore
 from projections.base import Batch, LedgerProjection, utc_text
-from projections.store import Table, ViewStore
 
 EVENTS = Table(
     "audit_events",

@@ -18,7 +18,7 @@ from eventsourcing.projection import Projection
 
 from domain.model import LedgerEvent
 from domain.values import CENT
-from projections.store import NEXT, Cursor, Table, ViewStore
+from infrastructure.sql import NEXT, Cursor, Table, ViewStore
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]

@@ -37,8 +37,8 @@ from domain.gift_rule import (
 )
 from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
 from domain.values import LimitYearKind
+from infrastructure.sql import Table, ViewStore
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, handles, money, utc_text
-from projections.store import Table, ViewStore
 
 NEAR_LIMIT = Decimal("0.8")
 SPLIT_WINDOW = timedelta(days=7)

@@ -14,8 +14,8 @@ from typing import Any
 from domain.account_manager import CompensationPlanSet, QuotaSet
 from domain.relationship import ContractSigned, EntryCorrected
 from domain.values import round_cents
+from infrastructure.sql import Table, ViewStore
 from projections.base import Batch, LedgerProjection, cents, day_text, handles, money
-from projections.store import Table, ViewStore
 
 QUOTAS = Table(
     "pay_quotas",

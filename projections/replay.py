@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.application import Ledger
+from infrastructure.sql import Table
+from infrastructure.view_store import SQLiteViewStore
 from projections.runner import Progress, Projections
-from projections.store import SQLiteViewStore, Table
 
 REPLAY = Table(
     "replay",

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -22,12 +21,21 @@ from psycopg.sql import SQL, Identifier
 
 from domain.application import Ledger
 from domain.model import LedgerEvent
+from infrastructure.sql import NEXT, Cursor, ViewStore
 from projections.audit_index import AuditIndexProjection
 from projections.availability import store_unavailable
 from projections.base import LedgerProjection
+from projections.failures import (
+    Backoff,
+    Failed,
+    ProjectionFailed,
+    UnreadableEvent,
+    ViewFailure,
+    ViewFailures,
+    one_line,
+)
 from projections.gift_register import GiftRegisterProjection
 from projections.pay import PayProjection
-from projections.store import NEXT, Cursor, Table, ViewStore
 from projections.workload import WorkloadProjection
 
 log = logging.getLogger(__name__)
@@ -66,85 +74,6 @@ class UnknownProjection(ValueError):
     """A projection was named that the ledger does not have."""
 
 
-def one_line(error: BaseException) -> str:
-    """An error as `Type: message` on one line (at most 500 characters)."""
-    text = " ".join(f"{type(error).__name__}: {error}".split())
-    return text if len(text) <= 500 else text[:499] + "…"
-
-
-@dataclass(frozen=True)
-class ViewFailure:
-    """A view that cannot apply an event: it stays at `position`, just before the event at `event_position`."""
-
-    view: str
-    position: int
-    event_position: int
-    error: str
-    since: datetime
-    attempts: int
-
-    def describe(self) -> str:
-        return (
-            f"the {self.view} view cannot apply the event at position {self.event_position}, "
-            f"so it stays at position {self.position}: {self.error}"
-        )
-
-
-class ProjectionFailed(RuntimeError):
-    """A view cannot apply an event; it stays just before it (a view never skips an event)."""
-
-    def __init__(self, failure: ViewFailure, *, rebuilding: bool = False) -> None:
-        described = failure.describe()
-        if rebuilding:
-            described = described.replace(" view ", " view's fresh tables (--from-scratch) ", 1)
-        super().__init__(described[0].upper() + described[1:])
-        self.failure = failure
-
-
-class UnreadableEvent(Exception):
-    """An event in the log could not be decoded: no view can go past it."""
-
-    def __init__(self, position: int, error: BaseException) -> None:
-        super().__init__(one_line(error))
-        self.position = position
-        self.error = error
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """How long a failing view waits before it is tried again: `first` seconds, doubling up to `most`."""
-
-    first: float = 0.25
-    most: float = 30.0
-
-    def delay(self, attempts: int) -> float:
-        return min(self.most, self.first * 2.0 ** min(attempts - 1, 64))
-
-
-FAILURES = Table(
-    "projection_failures",
-    (
-        ("name", "text"),
-        ("position", "int"),
-        ("event_position", "int"),
-        ("error", "text"),
-        ("since", "text"),
-        ("attempts", "int"),
-    ),
-    key=("name",),
-)
-"""Views that cannot apply an event, as the runner of any process last saw them (made at the first failure)."""
-
-Failed = dict[str, tuple[int, BaseException]]
-"""Views that could not apply an event: name -> (the event's position, the error)."""
-
-
-@dataclass
-class _Failing:
-    failure: ViewFailure
-    retry_at: float
-
-
 class Projections:
     """The ledger's views on one view store, and the loop that brings them up to date."""
 
@@ -165,12 +94,11 @@ class Projections:
         self.batch_size = batch_size
         self.projections = [cls(view) for cls in PROJECTIONS if not names or cls.name in names]
         self.backoff = Backoff()
+        self.failing = ViewFailures(view)
         self._advanced = threading.Condition()
         self._lock = threading.Lock()
-        self._failing: dict[str, _Failing] = {}
         self._wakers: set[Callable[[], None]] = set()
         self._seen = (0.0, 0)  # (when, position): the last position an async waiter read
-        self._failures_table = False
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             for projection in self.projections:
@@ -274,50 +202,13 @@ class Projections:
         A record whose view has since gone past the event (fixed and rebuilt, or
         restarted) is not a failure any more, whoever recorded it.
         """
-        names = [projection.name for projection in self.projections]
-        with self.view.reading() as cursor:
-            if not self._failures_table:
-                if not self.view.table_exists(cursor, FAILURES.name):
-                    return {}
-                self._failures_table = True
-            rows = cursor.execute(
-                f"SELECT {', '.join(FAILURES.column_names)} FROM {FAILURES.name} ORDER BY name"
-            ).fetchall()
-            marks = ", ".join("?" * len(names))
-            tracked = cursor.execute(
-                f"SELECT application_name, notification_id FROM {self.view.tracking_table} "
-                f"WHERE application_name IN ({marks})",
-                names,
-            ).fetchall()
-        positions = {str(name): int(position) for name, position in tracked}
-        found: dict[str, ViewFailure] = {}
-        for name, position, event_position, error, since, attempts in rows:
-            if name in names and positions.get(name, 0) < int(event_position):
-                found[name] = ViewFailure(
-                    name, int(position), int(event_position), str(error), datetime.fromisoformat(since), int(attempts)
-                )
-        return found
-
-    def _due(self, name: str, now: float) -> bool:
-        """Whether a view is not failing, or its back-off has passed."""
-        failing = self._failing.get(name)
-        return failing is None or failing.retry_at <= now
+        return self.failing.recorded([projection.name for projection in self.projections])
 
     def _record_failure(self, projection: LedgerProjection, event_position: int, error: BaseException) -> ViewFailure:
         """Notes a failed attempt: logged (with the stack) once per distinct failure, kept for `failures()`."""
-        text = one_line(error)
         position = projection.position()
-        with self._lock:
-            previous = self._failing.get(projection.name)
-            same = previous is not None and (previous.failure.event_position, previous.failure.error) == (
-                event_position,
-                text,
-            )
-            attempts = previous.failure.attempts + 1 if previous is not None and same else 1
-            since = previous.failure.since if previous is not None and same else datetime.now(UTC)
-            failure = ViewFailure(projection.name, position, event_position, text, since, attempts)
-            self._failing[projection.name] = _Failing(failure, time.monotonic() + self.backoff.delay(attempts))
-        if not same:
+        failure, new = self.failing.note(projection.name, position, event_position, error, self.backoff)
+        if new:
             log.error(
                 "Projection %s cannot apply the event at position %s and stays at position %s; "
                 "it is tried again with a growing back-off (up to %g s). Fix the cause, then restart "
@@ -329,33 +220,17 @@ class Projections:
                 projection.name,
                 exc_info=error,
             )
-        try:
-            with self.view.transaction() as cursor:
-                if not self._failures_table:
-                    self.view.lock_schema(cursor)
-                    self.view.create_view_table(cursor, FAILURES)
-                row = (failure.view, position, event_position, text, since.isoformat(), attempts)
-                cursor.execute(FAILURES.upsert_statement(), row)
-            self._failures_table = True
-        except Exception as write_error:  # the in-memory record and the log still tell
-            log.warning("Could not record the failure of projection %s: %s", failure.view, write_error)
         return failure
 
     def _recovered(self, names: Sequence[str]) -> None:
         """Forgets the failures of views that have just applied their batch."""
-        with self._lock:
-            recovered = [self._failing.pop(name) for name in names if name in self._failing]
-        for failing in recovered:
-            failure = failing.failure
+        for failure in self.failing.recovered(names):
             log.info(
                 "Projection %s went past position %s after %s failed attempts; it follows the log again",
                 failure.view,
                 failure.event_position,
                 failure.attempts,
             )
-            # A record left behind is ignored anyway once the view is past its event.
-            with contextlib.suppress(Exception), self.view.transaction() as cursor:
-                cursor.execute(FAILURES.delete_statement(), (failure.view,))
 
     # -- processing --
 
@@ -394,8 +269,8 @@ class Projections:
             self._raise_first(projections, failed, rebuilding=True)
             return count
         now = time.monotonic()
-        following = [p for p in self.projections if p.name not in self._failing]
-        retrying = [p for p in self.projections if p.name in self._failing and self._due(p.name, now)]
+        following = [p for p in self.projections if p.name not in self.failing]
+        retrying = [p for p in self.projections if p.name in self.failing and self.failing.due(p.name, now)]
         count = 0
         if following:
             count, failed = self._advance(following, self.batch_size)
@@ -414,7 +289,7 @@ class Projections:
         for projection in projections:
             if projection.name in failed:
                 self._record_failure(projection, *failed[projection.name])
-        if self._failing:
+        if self.failing:
             self._recovered([p.name for p in projections if p.name not in failed])
 
     def _raise_first(

@@ -38,8 +38,8 @@ from domain.relationship import (
     TierChanged,
 )
 from domain.values import ContractStatus, DemoStatus, RelationshipStatus, Tier
+from infrastructure.sql import Table, ViewStore
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, from_utc_text, handles, utc_text
-from projections.store import Table, ViewStore
 
 UPCOMING = timedelta(days=14)
 

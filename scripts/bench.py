@@ -30,6 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from domain.application import Ledger
+from domain.commands import LogContact, OpenRelationship, RegisterAccountManager
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger, build_projections
 from infrastructure.settings import Settings
@@ -162,15 +163,19 @@ def _bare_commands(app: _Bare, ids: list[UUID], count: int) -> None:
 
 def _open_book(ledger: Ledger, *, clients: int, tier: str = "standard") -> list[UUID]:
     """The scenarios' starting point: one account manager with `clients` open relationships."""
-    manager = ledger.register_account_manager(BENCH_AUDIT, name="Bench", email="bench@example.com").id
+    manager = ledger.register_account_manager(
+        BENCH_AUDIT, RegisterAccountManager(name="Bench", email="bench@example.com")
+    ).id
     return [
         ledger.open_relationship(
             BENCH_AUDIT,
-            client_name=f"client {n}",
-            client_kind="corporate",
-            industry="technology",
-            tier=tier,
-            account_manager_id=manager,
+            OpenRelationship(
+                client_name=f"client {n}",
+                client_kind="corporate",
+                industry="technology",
+                tier=tier,
+                account_manager_id=manager,
+            ),
         ).id
         for n in range(clients)
     ]
@@ -181,9 +186,7 @@ def _ledger_commands(ledger: Ledger, ids: list[UUID], count: int) -> None:
         ledger.log_contact(
             BENCH_AUDIT,
             ids[n % len(ids)],
-            occurred_at=datetime.now(UTC),
-            channel="call",
-            summary="Quarterly review call",
+            LogContact(occurred_at=datetime.now(UTC), channel="call", summary="Quarterly review call"),
         )
 
 
@@ -227,7 +230,9 @@ def bench_time_travel(*, events: int, samples: int, postgres: bool) -> Result:
         [relationship] = _open_book(ledger, clients=1, tier="key")
         middle = None
         for n in range(events - 1):
-            ledger.log_contact(audit, relationship, occurred_at=datetime.now(UTC), channel="call", summary=f"Call {n}")
+            ledger.log_contact(
+                audit, relationship, LogContact(occurred_at=datetime.now(UTC), channel="call", summary=f"Call {n}")
+            )
             if n == events // 2:
                 middle = datetime.now(UTC)
         assert middle is not None

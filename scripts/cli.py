@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -13,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from domain.values import Role
-from infrastructure.bootstrap import build_ledger, build_projections
+from infrastructure.bootstrap import open_ledger
 from infrastructure.settings import Settings
 
 app = typer.Typer(
@@ -40,7 +41,7 @@ def seed(
     from scripts.seed import SeedPlan, seed_ledger
 
     plan = SeedPlan(managers=managers, relationships=relationships, events=events, random_seed=random_seed)
-    with build_ledger(Settings.from_env()) as ledger:
+    with open_ledger(Settings.from_env()) as ledger:
         summary = seed_ledger(ledger, plan, progress=True)
     typer.echo(summary.describe())
 
@@ -51,7 +52,7 @@ def demo() -> None:
     from scripts.demo import ensure_demo, summarise
 
     settings = Settings.from_env()
-    with build_ledger(settings) as ledger:
+    with open_ledger(settings) as ledger:
         seeded = ensure_demo(ledger, progress=True)
         typer.echo(f"Ledger at {settings.database_url} ({'demo history seeded' if seeded else 'already had history'}):")
         typer.echo(summarise(ledger).describe())
@@ -67,11 +68,10 @@ def rebuild(
     ] = False,
 ) -> None:
     """Brings projections up to date from where they stopped, or rebuilds them from the first event."""
+    from infrastructure.bootstrap import open_projections
     from scripts.progress import events_progress
 
-    settings = Settings.from_env()
-    with build_ledger(settings) as ledger:
-        projections = build_projections(ledger, settings, names)
+    with open_projections(Settings.from_env(), names) as projections:
         start = projections.start_position(rebuilding=from_scratch)
         with events_progress("Rebuilding" if from_scratch else "Catching up", projections.head()) as update:
             started = time.monotonic()
@@ -202,8 +202,8 @@ def add_token(
     from uuid import UUID
 
     from domain.errors import DomainError
-    from infrastructure.bootstrap import build_view_store
-    from infrastructure.tokens import TokenStore, account_manager_activity, parse_expiry
+    from infrastructure.bootstrap import open_token_store
+    from infrastructure.tokens import parse_expiry
 
     manager_id = None
     if account_manager_id is not None:
@@ -214,13 +214,8 @@ def add_token(
     settings = Settings.from_env()
     try:
         expires_at = parse_expiry(expires) if expires is not None else None
-        with build_ledger(settings) as ledger:
-            view = build_view_store(settings)
-            try:
-                store = TokenStore(view, manager_active=account_manager_activity(ledger))
-                issued = store.issue(role=role, name=name, account_manager_id=manager_id, expires_at=expires_at)
-            finally:
-                view.close()
+        with open_ledger(settings) as ledger, open_token_store(settings, ledger=ledger) as store:
+            issued = store.issue(role=role, name=name, account_manager_id=manager_id, expires_at=expires_at)
     except DomainError as error:  # a used name, an unknown or deactivated manager, a bad expiry
         fail(error.message)
     until = f", until {issued.expires_at.isoformat()}" if issued.expires_at else ""
@@ -231,18 +226,16 @@ def add_token(
 @tokens_app.command("list")
 def list_tokens() -> None:
     """Lists every token ever issued (name, role, account manager, created, expires, revoked): never a secret."""
-    from infrastructure.bootstrap import build_view_store
-    from infrastructure.tokens import TokenStore
+    from infrastructure.bootstrap import open_token_store
+    from infrastructure.tokens import TokenRecord
 
-    view = build_view_store(Settings.from_env())
-    try:
-        store, records, after = TokenStore(view), [], ("", "")
+    records: list[TokenRecord] = []
+    after = ("", "")
+    with open_token_store(Settings.from_env()) as store:
         while page := store.records(after=after, limit=500):
             records.extend(page)
             last = page[-1]
             after = (last.created_at.isoformat() if last.created_at else "", last.name)
-    finally:
-        view.close()
     rows = [("NAME", "ROLE", "ACCOUNT MANAGER", "CREATED", "EXPIRES", "REVOKED")]
     for record in records:
         revoked = f"{record.revoked_at:%Y-%m-%dT%H:%M:%SZ} by {record.revoked_by}" if record.revoked_at else "-"
@@ -269,20 +262,17 @@ def revoke_token(
     import getpass
 
     from domain.errors import DomainError
-    from infrastructure.bootstrap import build_view_store
-    from infrastructure.tokens import TokenStore
+    from infrastructure.bootstrap import open_token_store
 
     try:
         operator = getpass.getuser()
     except (KeyError, OSError):  # no login name for this uid (a bare container)
         operator = str(os.getuid())
-    view = build_view_store(Settings.from_env())
     try:
-        revoked = TokenStore(view).revoke(name, by=f"cli:{operator}")
+        with open_token_store(Settings.from_env()) as store:
+            revoked = store.revoke(name, by=f"cli:{operator}")
     except DomainError as error:  # unknown, or already revoked
         fail(error.message)
-    finally:
-        view.close()
     typer.echo(f"Revoked the token {revoked.name!r} ({revoked.role}) at {revoked.revoked_at:%Y-%m-%dT%H:%M:%SZ}.")
 
 
@@ -302,9 +292,9 @@ def seal(
     ] = None,
 ) -> None:
     """Seals the log now: recomputes every hash since the last seal, then signs the Merkle root over every event."""
-    from infrastructure.bootstrap import build_view_store
+    from infrastructure.bootstrap import open_integrity
     from infrastructure.integrity import fingerprint
-    from infrastructure.verification import Integrity, SealRefused, load_signing_key, public_key_pem, raw_public_key
+    from infrastructure.verification import SealRefused, load_signing_key, public_key_pem, raw_public_key
 
     settings = Settings.from_env()
     key = load_signing_key(settings.signing_key_path)
@@ -313,14 +303,11 @@ def seal(
         typer.echo(f"fingerprint {fingerprint(raw_public_key(key))}", err=True)
         return
     new_key = load_signing_key(str(rotate_key)) if rotate_key is not None else None
-    with build_ledger(settings) as ledger:
-        view = build_view_store(settings)
+    with open_integrity(settings) as integrity:
         try:
-            sealed = Integrity(ledger, view).seal(key, rotate_to=new_key)
+            sealed = integrity.seal(key, rotate_to=new_key)
         except SealRefused as refused:
             fail(f"nothing sealed: {refused}")
-        finally:
-            view.close()
     if sealed is None:
         typer.echo("Nothing new to seal: the last seal already covers the whole log.")
         return
@@ -359,9 +346,9 @@ def verify(
     Every seal must be signed by the first seal's key or a key it rotated to, and that
     chain of keys must hold the given (or local) key.
     """
-    from infrastructure.bootstrap import build_view_store
+    from infrastructure.bootstrap import open_integrity
     from infrastructure.integrity import fingerprint
-    from infrastructure.verification import Integrity, local_public_key, parse_public_key
+    from infrastructure.verification import local_public_key, parse_public_key
     from scripts.progress import events_progress
 
     settings = Settings.from_env()
@@ -373,13 +360,11 @@ def verify(
             fail(f"{public_key} is not an Ed25519 public key (PEM or 64 hex digits)")
     else:
         pinned = local_public_key(settings.signing_key_path)
-    with build_ledger(settings) as ledger:
-        view = build_view_store(settings)
-        try:
-            with events_progress("Verifying", ledger.recorder.max_notification_id() or 0) as update:
-                result = Integrity(ledger, view).verify(update, public_key=pinned)
-        finally:
-            view.close()
+    with (
+        open_integrity(settings) as integrity,
+        events_progress("Verifying", integrity.ledger.recorder.max_notification_id() or 0) as update,
+    ):
+        result = integrity.verify(update, public_key=pinned)
     if result.ok:
         typer.echo(f"Intact: {result.events_checked:,} events and {result.seals_checked} seals verified.")
         if result.first_key is not None:
@@ -419,7 +404,7 @@ def replay(
     moment = _moment(as_of)
     settings = Settings.from_env()
     with (
-        build_ledger(settings) as ledger,
+        open_ledger(settings) as ledger,
         events_progress("Replaying", ledger.recorder.max_notification_id() or 0) as update,
     ):
         try:
@@ -438,14 +423,13 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="The file to write.")] = Path("ledger-export.jsonl"),
 ) -> None:
     """Writes every event recorded up to a moment, with all audit fields and its hash, as JSON lines or CSV."""
-    from api.routes.audit import csv_lines, jsonl_lines
     from infrastructure.bootstrap import build_system
+    from projections.export import csv_lines, jsonl_lines
 
     if format not in ("jsonl", "csv"):
         fail(f"--format must be jsonl or csv, not {format!r}")
     moment = _moment(as_of) if as_of else datetime.now(UTC)
-    system = build_system(Settings.from_env(), run_projections=False)
-    try:
+    with closing(build_system(Settings.from_env(), run_projections=False)) as system:
         count = 0
         if format == "csv":
             with out.open("w", newline="") as file:
@@ -458,8 +442,6 @@ def export(
                 for line in jsonl_lines(system, moment):
                     file.write(line)
                     count += 1
-    finally:
-        system.close()
     typer.echo(f"{count:,} events recorded up to {moment.isoformat()} written to {out}")
 
 

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from domain.account_manager import Registered
 from domain.application import Ledger
+from domain.commands import ChangeTier, GiveGift, NamedRecipient
 from domain.errors import LikelySameRecipient
 from domain.gift_recipient import GiftReceived
 from domain.gift_rule import limit_in_force
@@ -66,7 +67,9 @@ def add_showcase(ledger: Ledger, today: date) -> None:
     principal = Principal(id=f"account_manager:{manager.id}", role=Role.ACCOUNT_MANAGER, account_manager_id=manager.id)
     upgraded = next((r for r in theirs if r.tier is not Tier.KEY), theirs[0])
     ledger.change_tier(
-        Audit(principal=principal, correlation_id="demo-showcase-tier"), upgraded.id, tier=UPGRADE[upgraded.tier]
+        Audit(principal=principal, correlation_id="demo-showcase-tier"),
+        upgraded.id,
+        ChangeTier(tier=UPGRADE[upgraded.tier]),
     )
     corporate = [r for r in theirs if r.client_kind is ClientKind.CORPORATE] or theirs
     giver = next((r for r in corporate if r.industry is Industry.FINANCIAL_SERVICES), corporate[0])
@@ -84,13 +87,15 @@ def add_showcase(ledger: Ledger, today: date) -> None:
             ledger.give_gift(
                 audit,
                 giver.id,
-                recipient_name=SHOWCASE_RECIPIENT,
-                recipient_employer=giver.client_name,
-                description=description,
-                given_on=given_on,
-                category="general",
-                cost=cost.quantize(Decimal("0.01")),
-                distinct_from=distinct_from,
+                GiveGift(
+                    recipient=NamedRecipient(
+                        name=SHOWCASE_RECIPIENT, employer=giver.client_name, distinct_from=distinct_from
+                    ),
+                    description=description,
+                    given_on=given_on,
+                    category="general",
+                    cost=cost.quantize(Decimal("0.01")),
+                ),
             )
 
         try:

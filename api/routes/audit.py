@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, LedgerDep, PageDep, ReaderOfEverythingDep, SystemDep
 from api.problems import problems
 from api.routes.events import audit_event_public
-from api.schemas import AccessPublic, AuditEventPublic, Page, SealPublic, SealRecordPublic, VerificationPublic
+from api.schemas.responses import AccessPublic, AuditEventPublic, Page, SealPublic, SealRecordPublic, VerificationPublic
 from domain.values import ReadingMoment, clamped
-from infrastructure.bootstrap import System
 from infrastructure.integrity import Seal, fingerprint
 from infrastructure.verification import local_public_key
+from projections.export import csv_lines, jsonl_lines
+from projections.history import events_at, log_page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-EXPORT_PAGE = 1_000
-CSV_COLUMNS = (
-    "position",
-    "aggregate_type",
-    "aggregate_id",
-    "version",
-    "type",
-    "recorded_at",
-    "occurred_at",
-    "actor_id",
-    "actor_role",
-    "correlation_id",
-    "hash",
-    "data",
-    "topic",
-    "stored_state",
-)
 
 
 @router.get("/events", response_model=Page[AuditEventPublic], responses=problems("forbidden", "validation_error"))
@@ -53,14 +33,8 @@ def global_feed(
 ) -> Page[AuditEventPublic]:
     """Every event of the ledger, oldest first, with its aggregate and audit fields."""
     start = page.after_int("position", after or 0)
-    notifications = ledger.recorder.select_notifications(start=start + 1, limit=page.limit + 1)
-    items = notifications[: page.limit]
-    hashes = system.integrity.hashes_at([n.id for n in items])
-    events = [audit_event_public(ledger.decode(n), n.id, hashes.get(n.id)) for n in items]
-    return Page(
-        items=events,
-        next_cursor=page.next_cursor(len(notifications) > page.limit, position=items[-1].id if items else start),
-    )
+    events = log_page(ledger, system.integrity, after=start, limit=page.limit + 1)
+    return page.of(events, audit_event_public, lambda last: {"position": last.position})
 
 
 @router.get(
@@ -72,17 +46,9 @@ def actor_events(
     actor_id: str, principal: ReaderOfEverythingDep, system: SystemDep, index: AuditIndexDep, page: PageDep
 ) -> Page[AuditEventPublic]:
     """Everything one principal recorded, oldest first."""
-    start = page.after_int("position")
-    found = index.by_actor(actor_id, after=start, limit=page.limit + 1)
-    items = found[: page.limit]
-    ledger = system.ledger
-    notifications = ledger.recorder.select_notifications_at([e.position for e in items])  # type: ignore[attr-defined]
-    hashes = system.integrity.hashes_at([n.id for n in notifications])
-    events = [audit_event_public(ledger.decode(n), n.id, hashes.get(n.id)) for n in notifications]
-    return Page(
-        items=events,
-        next_cursor=page.next_cursor(len(found) > page.limit, position=items[-1].position if items else start),
-    )
+    found = index.by_actor(actor_id, after=page.after_int("position"), limit=page.limit + 1)
+    events = events_at(system.ledger, system.integrity, [entry.position for entry in found])
+    return page.of(events, audit_event_public, lambda last: {"position": last.position})
 
 
 @router.get("/access-log", response_model=Page[AccessPublic], responses=problems("forbidden", "validation_error"))
@@ -91,13 +57,8 @@ def access_log(principal: AdminDep, system: SystemDep, page: PageDep) -> Page[Ac
     entries = system.access_log.entries(
         after=page.after_text("at"), after_id=page.after_text("id"), limit=page.limit + 1
     )
-    items = entries[: page.limit]
-    last = items[-1] if items else None
-    return Page(
-        items=[AccessPublic(**vars(entry)) for entry in items],
-        next_cursor=page.next_cursor(
-            len(entries) > page.limit, at=last.at if last else "", id=last.correlation_id if last else ""
-        ),
+    return page.of(
+        entries, lambda entry: AccessPublic(**vars(entry)), lambda last: {"at": last.at, "id": last.correlation_id}
     )
 
 
@@ -127,17 +88,15 @@ def seals(principal: ReaderOfEverythingDep, system: SystemDep, page: PageDep) ->
     if page.after:
         after = (page.after_int("position"), page.after_int("kind"), page.after_text("at"))
     found = system.integrity.seal_page(after, page.limit + 1)
-    items = found[: page.limit]
-    last = items[-1] if items else None
-    return Page(
-        items=[seal_record_public(seal) for seal in items],
-        next_cursor=page.next_cursor(
-            len(found) > page.limit,
-            position=last.position if last else 0,
-            kind=1 if last and last.is_rotation else 0,
-            at=last.sealed_at if last and last.is_rotation else "",
-        ),
-    )
+    return page.of(found, seal_record_public, _after_seal)
+
+
+def _after_seal(last: Seal) -> dict[str, Any]:
+    return {
+        "position": last.position,
+        "kind": 1 if last.is_rotation else 0,
+        "at": last.sealed_at if last.is_rotation else "",
+    }
 
 
 def seal_record_public(seal: Seal) -> SealRecordPublic:
@@ -175,36 +134,3 @@ def export(
     if format == "csv":
         return StreamingResponse(csv_lines(system, until), media_type="text/csv")
     return StreamingResponse(jsonl_lines(system, until), media_type="application/x-ndjson")
-
-
-def recorded_until(system: System, until: datetime) -> Iterator[dict[str, Any]]:
-    """Every event recorded at or before `until`, a page at a time (constant memory): the audit fields, the
-    hash, and the topic and state exactly as stored, so an examiner can recompute every hash independently."""
-    ledger = system.ledger
-    for notifications in ledger.log_pages(EXPORT_PAGE):
-        hashes = system.integrity.hashes_at([n.id for n in notifications])
-        for notification in notifications:
-            event = ledger.decode(notification)
-            if event.recorded_at <= until:
-                row = audit_event_public(event, notification.id, hashes.get(notification.id)).model_dump(mode="json")
-                row["topic"] = notification.topic
-                row["stored_state"] = notification.state.decode()
-                yield row
-
-
-def jsonl_lines(system: System, until: datetime) -> Iterator[bytes]:
-    for row in recorded_until(system, until):
-        yield orjson.dumps(row) + b"\n"
-
-
-def csv_lines(system: System, until: datetime) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for row in recorded_until(system, until):
-        row["data"] = orjson.dumps(row["data"]).decode()
-        writer.writerow([row[column] for column in CSV_COLUMNS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()

@@ -1,33 +1,28 @@
-"""What the routers share: command responses with their ETag, and who may see which relationship."""
+"""What the routers share: money as text, the problems a command can meet, and the relationships a principal sees."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from uuid import UUID
 
-from fastapi import Response
+from api.problems import problems
+from domain.application import Ledger
+from domain.permissions import Read, check_allowed
+from domain.relationship import ClientRelationship
+from domain.values import Principal
 
-from api.problems import Problem
-from domain.application import CommandResult
-from domain.values import Principal, Role
-
-
-def command_done(response: Response, result: CommandResult) -> None:
-    """Sets the command's `ETag` (the aggregate's new version)."""
-    response.headers["ETag"] = f'"{result.version}"'
+WRITE_PROBLEMS = problems(
+    "forbidden", "not_found", "rule_violation", "version_conflict", "precondition_failed", "validation_error"
+)
+"""What a command on a relationship can answer besides its result."""
 
 
 def money(amount: Decimal | None) -> str:
     return f"{(amount or Decimal(0)):.2f}"
 
 
-def check_own_manager(principal: Principal, account_manager_id: UUID | str) -> None:
-    """An account manager reads only their own workload, pay and record (403 otherwise)."""
-    if principal.role is Role.ACCOUNT_MANAGER and str(principal.account_manager_id) != str(account_manager_id):
-        raise Problem("forbidden", "An account manager may read only their own workload, pay and record.")
-
-
-def check_sees_relationship(principal: Principal, current_account_manager_id: UUID | str) -> None:
-    """An account manager reads only relationships currently assigned to them (403 otherwise)."""
-    if principal.role is Role.ACCOUNT_MANAGER and str(principal.account_manager_id) != str(current_account_manager_id):
-        raise Problem("forbidden", "An account manager may read only relationships currently assigned to them.")
+def visible_relationship(principal: Principal, ledger: Ledger, relationship_id: UUID) -> ClientRelationship:
+    """The relationship now, if the principal may read it (an account manager: only one assigned to them now)."""
+    relationship = ledger.relationship(relationship_id)
+    check_allowed(principal, Read.RELATIONSHIP, account_manager_id=relationship.account_manager_id)
+    return relationship

@@ -8,30 +8,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import (
-    AuditDep,
-    ExpectedVersionDep,
-    GiftRegisterDep,
-    LedgerDep,
-    PageDep,
-    PrincipalDep,
-    ReaderOfEverythingDep,
-)
+from api.deps import GiftRegisterDep, LedgerDep, PageDep, PrincipalDep, ReaderOfEverythingDep, WriteDep
 from api.problems import problems
-from api.routes.common import command_done, money
-from api.schemas import (
+from api.routes.common import money
+from api.schemas.requests import GiftLimitCreate, LimitYearSet, RecipientMergeCreate, ReviewThresholdSet
+from api.schemas.responses import (
     CommandPublic,
     GiftExceptionPublic,
-    GiftLimitCreate,
     GiftPolicyPublic,
     LimitChangePublic,
     LimitYearPublic,
-    LimitYearSet,
     Page,
-    RecipientMergeCreate,
     RecipientYearPublic,
     RegisteredGiftPublic,
-    ReviewThresholdSet,
     SpellingPublic,
 )
 from domain.values import EARLIEST, LATEST
@@ -113,22 +102,12 @@ def get_gift_policy(principal: PrincipalDep, ledger: LedgerDep, response: Respon
     response_model=CommandPublic,
     responses=problems("forbidden", "rule_violation", "precondition_failed", "version_conflict", "validation_error"),
 )
-def schedule_gift_limit(
-    body: GiftLimitCreate, audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
-) -> CommandPublic:
+def schedule_gift_limit(body: GiftLimitCreate, write: WriteDep) -> CommandPublic:
     """Sets the firm's gift limit from a date on (compliance and admins), replacing any change on that same date.
 
     Never above the regulatory limit in force then (409); a date before today needs a `reason` (422).
     """
-    result = ledger.schedule_gift_limit(
-        audit,
-        effective_from=body.effective_from,
-        amount=body.amount,
-        reason=body.reason,
-        expected_version=expected_version,
-    )
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
+    return write.done(write.ledger.schedule_gift_limit(write.audit, body.command(), expected_version=write.expected))
 
 
 @router.post(
@@ -139,21 +118,12 @@ def schedule_gift_limit(
         "forbidden", "not_found", "rule_violation", "precondition_failed", "version_conflict", "validation_error"
     ),
 )
-def merge_recipients(
-    recipient_id: UUID,
-    body: RecipientMergeCreate,
-    audit: AuditDep,
-    ledger: LedgerDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> CommandPublic:
+def merge_recipients(recipient_id: UUID, body: RecipientMergeCreate, write: WriteDep) -> CommandPublic:
     """Records that another recipient is this same person (compliance): their gifts count together in every year
     from now on, and a year the two are over the limit shows as a breach. No stored gift changes."""
-    result = ledger.merge_recipients(
-        audit, recipient_id, absorbed_id=body.absorbed_id, reason=body.reason, expected_version=expected_version
+    return write.done(
+        write.ledger.merge_recipients(write.audit, recipient_id, body.command(), expected_version=write.expected)
     )
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
 
 
 @router.put(
@@ -161,17 +131,9 @@ def merge_recipients(
     response_model=CommandPublic,
     responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
 )
-def set_review_threshold(
-    body: ReviewThresholdSet,
-    audit: AuditDep,
-    ledger: LedgerDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> CommandPublic:
+def set_review_threshold(body: ReviewThresholdSet, write: WriteDep) -> CommandPublic:
     """Sets the cost above which a gift that counts nothing (promotional, personal, …) is a `review` exception."""
-    result = ledger.set_review_threshold(audit, amount=body.amount, expected_version=expected_version)
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
+    return write.done(write.ledger.set_review_threshold(write.audit, body.command(), expected_version=write.expected))
 
 
 @router.put(
@@ -179,15 +141,9 @@ def set_review_threshold(
     response_model=CommandPublic,
     responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
 )
-def set_limit_year(
-    body: LimitYearSet, audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
-) -> CommandPublic:
+def set_limit_year(body: LimitYearSet, write: WriteDep) -> CommandPublic:
     """Sets how the limit year is drawn: `calendar`, `fiscal` (with `start_month`) or `rolling_12_months`."""
-    result = ledger.set_limit_year(
-        audit, kind=body.kind, start_month=body.start_month, expected_version=expected_version
-    )
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
+    return write.done(write.ledger.set_limit_year(write.audit, body.command(), expected_version=write.expected))
 
 
 @router.get(
@@ -199,13 +155,7 @@ def get_gift_register(
     principal: ReaderOfEverythingDep, register: GiftRegisterDep, page: PageDep, year: YearQuery = None
 ) -> Page[RecipientYearPublic]:
     """Each recipient's gifts in the limit year, with the counted total, the limit in force and the headroom."""
-    entries = register.register(_this_year(year), datetime.now(UTC).date())
-    offset = page.after_int("offset")
-    items = entries[offset : offset + page.limit]
-    return Page(
-        items=[_recipient(entry) for entry in items],
-        next_cursor=page.next_cursor(offset + page.limit < len(entries), offset=offset + page.limit),
-    )
+    return page.by_offset(register.register(_this_year(year), datetime.now(UTC).date()), _recipient)
 
 
 @router.get(
@@ -252,10 +202,4 @@ def get_exceptions(
 ) -> Page[GiftExceptionPublic]:
     """Gifts over the limit in force (`breach`), past 80 % of it (`near_limit`), within 7 days of another to the
     same person (`split`), and uncounted gifts costing more than the review threshold (`review`)."""
-    found = register.exceptions(_this_year(year), datetime.now(UTC).date())
-    offset = page.after_int("offset")
-    items = found[offset : offset + page.limit]
-    return Page(
-        items=[_exception(item) for item in items],
-        next_cursor=page.next_cursor(offset + page.limit < len(found), offset=offset + page.limit),
-    )
+    return page.by_offset(register.exceptions(_this_year(year), datetime.now(UTC).date()), _exception)

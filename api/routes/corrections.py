@@ -6,20 +6,18 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from api.deps import AuditDep, ExpectedVersionDep, LedgerDep, PageDep, PrincipalDep, WorkloadDep
+from api.deps import LedgerDep, PageDep, PrincipalDep, WorkloadDep, WriteDep
 from api.problems import problems
-from api.routes.common import check_sees_relationship, command_done
-from api.schemas import CommandPublic, CorrectionApproval, CorrectionRequestPublic, Page, Reasoned
+from api.routes.common import WRITE_PROBLEMS, visible_relationship
+from api.schemas.requests import CorrectionApproval, Reasoned
+from api.schemas.responses import CommandPublic, CorrectionRequestPublic, Page
+from domain.commands import ApproveCorrection, RejectCorrection
+from domain.permissions import Read, own_book
 from domain.relationship import CorrectionRequest, CorrectionStatus
-from domain.values import Role
 
 router = APIRouter(tags=["corrections"])
-
-DECISION_PROBLEMS = problems(
-    "forbidden", "not_found", "rule_violation", "version_conflict", "precondition_failed", "validation_error"
-)
 
 
 def request_public(relationship_id: UUID, request: CorrectionRequest, client_name: str) -> CorrectionRequestPublic:
@@ -57,17 +55,16 @@ def list_relationship_correction_requests(
     relationship_id: UUID, principal: PrincipalDep, ledger: LedgerDep, page: PageDep
 ) -> Page[CorrectionRequestPublic]:
     """The relationship's correction requests, open and decided, in the order they were made."""
-    relationship = ledger.relationship(relationship_id)
-    check_sees_relationship(principal, relationship.account_manager_id)
+    relationship = visible_relationship(principal, ledger, relationship_id)
     after = page.after_int("version")
     requests = sorted(
         (r for r in relationship.correction_requests.values() if r.requested_version > after),
         key=lambda r: r.requested_version,
     )
-    items = requests[: page.limit]
-    return Page(
-        items=[request_public(relationship_id, r, relationship.client_name) for r in items],
-        next_cursor=page.next_cursor(len(requests) > page.limit, version=items[-1].requested_version if items else 0),
+    return page.of(
+        requests,
+        lambda r: request_public(relationship_id, r, relationship.client_name),
+        lambda last: {"version": last.requested_version},
     )
 
 
@@ -80,57 +77,40 @@ def get_correction_request(
     relationship_id: UUID, request_id: UUID, principal: PrincipalDep, ledger: LedgerDep
 ) -> CorrectionRequestPublic:
     """One correction request and, once decided, who decided it, when and why."""
-    relationship = ledger.relationship(relationship_id)
-    check_sees_relationship(principal, relationship.account_manager_id)
+    relationship = visible_relationship(principal, ledger, relationship_id)
     return request_public(relationship_id, relationship.correction_request(request_id), relationship.client_name)
 
 
 @router.post(
     "/relationships/{relationship_id}/correction-requests/{request_id}/approval",
     response_model=CommandPublic,
-    responses=DECISION_PROBLEMS,
+    responses=WRITE_PROBLEMS,
 )
 def approve_correction(
-    relationship_id: UUID,
-    request_id: UUID,
-    audit: AuditDep,
-    ledger: LedgerDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-    body: CorrectionApproval | None = None,
+    relationship_id: UUID, request_id: UUID, write: WriteDep, body: CorrectionApproval | None = None
 ) -> CommandPublic:
     """Approves an open request (managers and admins): the correction is checked again and applied at once."""
-    result = ledger.approve_correction(
-        audit,
-        relationship_id,
-        request_id,
-        reason=body.reason if body else None,
-        expected_version=expected_version,
+    command = body.command() if body else ApproveCorrection()
+    return write.done(
+        write.ledger.approve_correction(
+            write.audit, relationship_id, request_id, command, expected_version=write.expected
+        )
     )
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
 
 
 @router.post(
     "/relationships/{relationship_id}/correction-requests/{request_id}/rejection",
     response_model=CommandPublic,
-    responses=DECISION_PROBLEMS,
+    responses=WRITE_PROBLEMS,
 )
-def reject_correction(
-    relationship_id: UUID,
-    request_id: UUID,
-    body: Reasoned,
-    audit: AuditDep,
-    ledger: LedgerDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> CommandPublic:
+def reject_correction(relationship_id: UUID, request_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
     """Rejects an open request (managers and admins): nothing it asked for is applied."""
-    result = ledger.reject_correction(
-        audit, relationship_id, request_id, reason=body.reason, expected_version=expected_version
+    command = body.command(RejectCorrection)
+    return write.done(
+        write.ledger.reject_correction(
+            write.audit, relationship_id, request_id, command, expected_version=write.expected
+        )
     )
-    command_done(response, result)
-    return CommandPublic(id=result.id, version=result.version, position=result.position)
 
 
 @router.get(
@@ -148,15 +128,11 @@ def list_correction_requests(
 
     Managers, admins, compliance and auditors see every request; an account manager sees their own.
     """
-    requested_by = str(principal.account_manager_id) if principal.role is Role.ACCOUNT_MANAGER else None
+    requested_by = own_book(principal, Read.ACCOUNT_MANAGER)
     rows = workload.correction_requests(
         status=status.value if status else None,
-        requested_by=requested_by,
+        requested_by=str(requested_by) if requested_by else None,
         after_position=page.after_int("position"),
         limit=page.limit + 1,
     )
-    items = rows[: page.limit]
-    return Page(
-        items=[_queue_item(row) for row in items],
-        next_cursor=page.next_cursor(len(rows) > page.limit, position=items[-1]["position"] if items else 0),
-    )
+    return page.of(rows, _queue_item, lambda last: {"position": last["position"]})

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from api.schemas import AuditEventPublic, EventPublic
-from domain.model import LedgerEvent
-from projections.audit_index import business_time_text, event_names
+from api.schemas.responses import AuditEventPublic, EventPublic
+from projections.history import PositionedEvent
 
 
-def event_public(event: LedgerEvent, position: int) -> EventPublic:
-    return EventPublic(**_fields(event, position))
+def event_public(positioned: PositionedEvent) -> EventPublic:
+    return EventPublic(**positioned.fields())
 
 
-def audit_event_public(event: LedgerEvent, position: int, event_hash: str | None = None) -> AuditEventPublic:
-    aggregate_type, _ = event_names(type(event))
-    return AuditEventPublic(
-        **_fields(event, position), aggregate_type=aggregate_type, aggregate_id=event.originator_id, hash=event_hash
-    )
-
-
-def _fields(event: LedgerEvent, position: int) -> dict[str, Any]:
-    _, event_type = event_names(type(event))
-    return {
-        "position": position,
-        "version": event.originator_version,
-        "type": event_type,
-        "recorded_at": event.recorded_at.isoformat(),
-        "occurred_at": business_time_text(event.business_time),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role.value,
-        "correlation_id": event.correlation_id,
-        "data": event.data(),
-    }
+def audit_event_public(positioned: PositionedEvent) -> AuditEventPublic:
+    return AuditEventPublic(**positioned.audit_fields())

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import PrincipalDep
 from api.problems import problems
-from api.schemas import MePublic
+from api.schemas.responses import MePublic
 
 router = APIRouter(tags=["me"])
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PrincipalDep, SystemDep
 from api.problems import STORE_ERRORS, problems, store_unavailable
-from api.schemas import HealthPublic
+from api.schemas.responses import HealthPublic
 
 router = APIRouter(tags=["operations"])
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, status
 
 from api.deps import AdminDep, PageDep, SystemDep
 from api.problems import Problem, problems
-from api.schemas import Page, TokenCreate, TokenIssuedPublic, TokenPublic
+from api.schemas.requests import TokenCreate
+from api.schemas.responses import Page, TokenIssuedPublic, TokenPublic
 from infrastructure.tokens import TokenRecord
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -73,17 +74,12 @@ def list_tokens(admin: AdminDep, system: SystemDep, page: PageDep) -> Page[Token
     """Lists tokens in the order they were issued, revoked and expired ones included: never a token or its hash."""
     after = (page.after_text("created_at"), page.after_text("name"))
     records = system.tokens.records(after=after, limit=page.limit + 1)
-    items = records[: page.limit]
     now = datetime.now(UTC)
-    last = items[-1] if items else None
-    return Page(
-        items=[token_public(record, now) for record in items],
-        next_cursor=page.next_cursor(
-            len(records) > page.limit,
-            created_at=last.created_at.isoformat() if last and last.created_at else "",
-            name=last.name if last else "",
-        ),
-    )
+    return page.of(records, lambda record: token_public(record, now), _after_token)
+
+
+def _after_token(last: TokenRecord) -> dict[str, Any]:
+    return {"created_at": last.created_at.isoformat() if last.created_at else "", "name": last.name}
 
 
 @router.post(

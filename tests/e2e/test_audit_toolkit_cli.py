@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi.testclient import TestClient
 
 from domain.values import Role
-from infrastructure import access_log
+from infrastructure.access_log import AccessLog
 from infrastructure.bootstrap import System
 from infrastructure.integrity import seal_message
 from tests.conftest import LEDGER
@@ -289,25 +288,17 @@ def test_the_access_log_pages_by_cursor_in_the_order_the_reads_happened(client: 
     assert third["next_cursor"] is None
 
 
-class _FrozenClock(datetime):
-    """`datetime` whose `now` stands still: two reads logged within the same microsecond."""
-
-    @classmethod
-    def now(cls, tz: Any = None) -> _FrozenClock:
-        return cls(2026, 5, 4, 9, 30, 0, 123456, tzinfo=UTC)
-
-
 def test_two_reads_logged_in_the_same_microsecond_are_both_listed_across_pages(
-    client: TestClient, tokens: Tokens, system: System, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, tokens: Tokens, system: System
 ) -> None:
     auditor = system.tokens.principal(tokens.auditor["Authorization"].removeprefix("Bearer "))
     assert auditor is not None
-    monkeypatch.setattr(access_log, "datetime", _FrozenClock)
+    # A clock that stands still: two reads logged within the same microsecond.
+    frozen = AccessLog(system.view, clock=lambda: datetime(2026, 5, 4, 9, 30, 0, 123456, tzinfo=UTC))
     for correlation_id in ("read-a", "read-b"):
-        system.access_log.record(
+        frozen.record(
             auditor, method="GET", path="/v1/audit/events", query="", status=200, correlation_id=correlation_id
         )
-    monkeypatch.undo()
 
     # The cursor carries the correlation id too: paging on `at` alone once lost the second read.
     first = access_log_items(client, tokens.admin, limit=1)

@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure.bootstrap import System
 from infrastructure.integrity import MerkleFrontier, Seal, fingerprint, rotation_message, seal_message
@@ -51,7 +52,8 @@ class Sealed:
 
 def register(system: System) -> int:
     return system.ledger.register_account_manager(
-        audit_as(Role.MANAGER), name="Examined", email=f"examined.{uuid.uuid4().hex[:8]}@example.com"
+        audit_as(Role.MANAGER),
+        RegisterAccountManager(name="Examined", email=f"examined.{uuid.uuid4().hex[:8]}@example.com"),
     ).position
 
 

@@ -13,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.commands import RegisterAccountManager
 from domain.relationship import ContactLogged
 from domain.values import Role
 from infrastructure.bootstrap import System, build_system
 from infrastructure.settings import Settings
 from projections.base import Batch, Handler
-from projections.runner import Backoff
+from projections.failures import Backoff
 from tests.conftest import audit_as
 from tests.e2e.conftest import (
     Json,
@@ -151,7 +152,9 @@ def test_sixty_readers_waiting_for_the_views_hold_no_worker_thread_so_health_and
     system = idle_system
     headers = bearer(system.tokens.issue(role=Role.MANAGER, name="patient-reader").token)
     email = "ann.patient@example.com"
-    written = system.ledger.register_account_manager(audit_as(Role.MANAGER), name="Ann Lee", email=email)
+    written = system.ledger.register_account_manager(
+        audit_as(Role.MANAGER), RegisterAccountManager(name="Ann Lee", email=email)
+    )
     app = create_app(system, min_position_wait=20.0)
 
     async def scenario() -> tuple[list[httpx.Response], httpx.Response, httpx.Response, float, bool]:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.commands import DeactivateAccountManager, GiveGift, LogContact, NamedRecipient, OpenRelationship
 from domain.errors import Forbidden
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import System
@@ -214,37 +215,44 @@ def test_the_ledger_refuses_a_deactivated_account_managers_command_even_if_a_tok
     principal = Principal(id="slipped-through", role=Role.ACCOUNT_MANAGER, account_manager_id=desk.account_manager_id)
     audit = Audit(principal=principal, correlation_id=uuid.uuid4().hex)
     system.ledger.log_contact(
-        audit, uuid.UUID(desk.relationship_id), occurred_at=datetime.now(UTC), channel="call", summary="Before"
+        audit,
+        uuid.UUID(desk.relationship_id),
+        LogContact(occurred_at=datetime.now(UTC), channel="call", summary="Before"),
     )
     system.ledger.deactivate_account_manager(
         Audit(principal=Principal(id="boss", role=Role.MANAGER), correlation_id="c"),
         uuid.UUID(desk.account_manager_id),
-        reason="Left the firm",
+        DeactivateAccountManager(reason="Left the firm"),
     )
 
     with pytest.raises(Forbidden, match="deactivated"):
         system.ledger.log_contact(
-            audit, uuid.UUID(desk.relationship_id), occurred_at=datetime.now(UTC), channel="call", summary="After"
+            audit,
+            uuid.UUID(desk.relationship_id),
+            LogContact(occurred_at=datetime.now(UTC), channel="call", summary="After"),
         )
     with pytest.raises(Forbidden, match="deactivated"):
         system.ledger.give_gift(
             audit,
             uuid.UUID(desk.relationship_id),
-            recipient_name="Ann",
-            recipient_employer="Initech",
-            description="Hamper",
-            given_on=datetime.now(UTC).date(),
-            category="general",
-            cost="10.00",
+            GiveGift(
+                recipient=NamedRecipient(name="Ann", employer="Initech"),
+                description="Hamper",
+                given_on=datetime.now(UTC).date(),
+                category="general",
+                cost="10.00",
+            ),
         )
     with pytest.raises(Forbidden, match="deactivated"):
         system.ledger.open_relationship(
             audit,
-            client_name="Globex",
-            client_kind="corporate",
-            industry="technology",
-            tier="standard",
-            account_manager_id=uuid.UUID(desk.account_manager_id),
+            OpenRelationship(
+                client_name="Globex",
+                client_kind="corporate",
+                industry="technology",
+                tier="standard",
+                account_manager_id=uuid.UUID(desk.account_manager_id),
+            ),
         )
 
 

@@ -17,6 +17,33 @@ from uuid import UUID
 import psycopg
 
 from domain.application import Ledger
+from domain.commands import (
+    AssignAccountManager,
+    CancelDemo,
+    ChangeCadence,
+    ChangeTier,
+    CloseRelationship,
+    CompensationPlan,
+    CompleteDemo,
+    CorrectEntry,
+    DeactivateAccountManager,
+    GiveGift,
+    IntroduceProduct,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    ProvideEntertainment,
+    RegisterAccountManager,
+    ReopenRelationship,
+    RescheduleDemo,
+    ScheduleDemo,
+    ScheduleGiftLimit,
+    SetLimitYear,
+    SetQuota,
+    SignContract,
+    TerminateContract,
+)
 from domain.errors import DomainError
 from domain.relationship import (
     ContactLogged,
@@ -32,8 +59,8 @@ from domain.relationship import (
 from domain.values import Audit, ContractStatus, DemoStatus, Role
 from infrastructure.bootstrap import build_ledger
 from infrastructure.settings import Settings
+from infrastructure.sql import NEXT, Table, ViewStore
 from projections.runner import PROJECTIONS
-from projections.store import NEXT, Table, ViewStore
 from tests.conftest import POSTGRES_ADMIN_URL, audit_as
 
 VIEW_TABLES: tuple[Table, ...] = tuple(table for projection in PROJECTIONS for table in projection.tables)
@@ -223,12 +250,13 @@ class LedgerDriver:
 
     def register(self, a: int, b: int) -> None:
         result = self.ledger.register_account_manager(
-            self.audit(a), name=f"Manager {b % 1000}", email=f"am.{uuid.uuid4().hex[:10]}@example.com"
+            self.audit(a),
+            RegisterAccountManager(name=f"Manager {b % 1000}", email=f"am.{uuid.uuid4().hex[:10]}@example.com"),
         )
         self.managers.append(result.id)
 
     def quota(self, a: int, b: int) -> None:
-        self.ledger.set_quota(self.audit(b), _pick(self.managers, a), year=2025 + b % 2, amount=_money(b, 50_000))
+        self.ledger.set_quota(self.audit(b), _pick(self.managers, a), 2025 + b % 2, SetQuota(amount=_money(b, 50_000)))
 
     def plan(self, a: int, b: int) -> None:
         plan = {
@@ -238,23 +266,29 @@ class LedgerDriver:
             "bonus_threshold": ("1", "1.1", "0.8")[(a + b) % 3],
             "bonus_amount": _money(a, 5_000),
         }
-        self.ledger.set_compensation_plan(self.audit(b), _pick(self.managers, a), year=2025 + b % 2, plan=plan)
+        self.ledger.set_compensation_plan(
+            self.audit(b), _pick(self.managers, a), 2025 + b % 2, CompensationPlan.of(plan)
+        )
 
     def deactivate(self, a: int, b: int) -> None:
         if b % 3:  # rarely, so that managers are left to assign
             raise Skipped
-        self.ledger.deactivate_account_manager(self.audit(b), _pick(self.managers, a), reason="Left the firm")
+        self.ledger.deactivate_account_manager(
+            self.audit(b), _pick(self.managers, a), DeactivateAccountManager(reason="Left the firm")
+        )
 
     # -- relationships --
 
     def open_relationship(self, a: int, b: int) -> None:
         result = self.ledger.open_relationship(
             self.audit(b),
-            client_name=f"Client {b % 10_000}",
-            client_kind=("individual", "corporate")[b % 2],
-            industry=INDUSTRIES[a % len(INDUSTRIES)],
-            tier=TIERS[b % 3],
-            account_manager_id=_pick(self.managers, a),
+            OpenRelationship(
+                client_name=f"Client {b % 10_000}",
+                client_kind=("individual", "corporate")[b % 2],
+                industry=INDUSTRIES[a % len(INDUSTRIES)],
+                tier=TIERS[b % 3],
+                account_manager_id=_pick(self.managers, a),
+            ),
         )
         self.relationships.append(result.id)
 
@@ -264,39 +298,47 @@ class LedgerDriver:
         self.ledger.log_contact(
             self.audit(a),
             self.relationship(a),
-            occurred_at=occurred_at,
-            channel=("call", "email", "meeting", "visit")[b % 4],
-            summary=f"Contact {b}",
-            next_follow_up_on=follow_up,
+            LogContact(
+                occurred_at=occurred_at,
+                channel=("call", "email", "meeting", "visit")[b % 4],
+                summary=f"Contact {b}",
+                next_follow_up_on=follow_up,
+            ),
         )
 
     def tier(self, a: int, b: int) -> None:
-        self.ledger.change_tier(self.audit(b), self.relationship(a), tier=TIERS[b % 3])
+        self.ledger.change_tier(self.audit(b), self.relationship(a), ChangeTier(tier=TIERS[b % 3]))
 
     def cadence(self, a: int, b: int) -> None:
-        self.ledger.change_cadence(self.audit(b), self.relationship(a), days=1 + b % 90)
+        self.ledger.change_cadence(self.audit(b), self.relationship(a), ChangeCadence(days=1 + b % 90))
 
     def product(self, a: int, b: int) -> None:
         self.ledger.introduce_product(
             self.audit(b),
             self.relationship(a),
-            product=f"Product {b % 3}",
-            occurred_at=BASE_TIME + timedelta(hours=b % 5_000),
-            outcome=("interested", "declined", "pending")[a % 3],
+            IntroduceProduct(
+                product=f"Product {b % 3}",
+                occurred_at=BASE_TIME + timedelta(hours=b % 5_000),
+                outcome=("interested", "declined", "pending")[a % 3],
+            ),
         )
 
     def reassign(self, a: int, b: int) -> None:
         self.ledger.assign_account_manager(
-            self.audit(b), self.relationship(a), account_manager_id=_pick(self.managers, b), reason="Rebalancing"
+            self.audit(b),
+            self.relationship(a),
+            AssignAccountManager(account_manager_id=_pick(self.managers, b), reason="Rebalancing"),
         )
 
     def close(self, a: int, b: int) -> None:
         if b % 2:  # now and then, so that most relationships stay open
             raise Skipped
-        self.ledger.close_relationship(self.audit(b), self.relationship(a), reason="Client left")
+        self.ledger.close_relationship(self.audit(b), self.relationship(a), CloseRelationship(reason="Client left"))
 
     def reopen(self, a: int, b: int) -> None:
-        self.ledger.reopen_relationship(self.audit(b), self.relationship(a), reason="Client came back")
+        self.ledger.reopen_relationship(
+            self.audit(b), self.relationship(a), ReopenRelationship(reason="Client came back")
+        )
 
     # -- demos --
 
@@ -305,10 +347,14 @@ class LedgerDriver:
         result = self.ledger.schedule_demo(
             self.audit(b),
             relationship_id,
-            product=f"Product {b % 3}",
-            scheduled_for=(BASE_TIME + timedelta(hours=b % 9_000)).astimezone(ZONES[b % 3]),
-            location=f"Room {a % 20}",
-            staff=[{"name": "Priya Shah", "role": "technical"}, {"name": "Tom Bell", "role": "design"}][: 1 + b % 2],
+            ScheduleDemo(
+                product=f"Product {b % 3}",
+                scheduled_for=(BASE_TIME + timedelta(hours=b % 9_000)).astimezone(ZONES[b % 3]),
+                location=f"Room {a % 20}",
+                staff=[{"name": "Priya Shah", "role": "technical"}, {"name": "Tom Bell", "role": "design"}][
+                    : 1 + b % 2
+                ],
+            ),
         )
         self.demos[result.demo_id] = (relationship_id, DemoStatus.SCHEDULED)
 
@@ -321,16 +367,16 @@ class LedgerDriver:
     def reschedule(self, a: int, b: int) -> None:
         relationship_id, demo_id = self._demo(b)
         when = BASE_TIME + timedelta(hours=a % 9_000)
-        self.ledger.reschedule_demo(self.audit(b), relationship_id, demo_id, scheduled_for=when)
+        self.ledger.reschedule_demo(self.audit(b), relationship_id, demo_id, RescheduleDemo(scheduled_for=when))
 
     def complete_demo(self, a: int, b: int) -> None:
         relationship_id, demo_id = self._demo(b)
-        self.ledger.complete_demo(self.audit(a), relationship_id, demo_id, outcome="Went well")
+        self.ledger.complete_demo(self.audit(a), relationship_id, demo_id, CompleteDemo(outcome="Went well"))
         self.demos[demo_id] = (relationship_id, DemoStatus.COMPLETED)
 
     def cancel_demo(self, a: int, b: int) -> None:
         relationship_id, demo_id = self._demo(b)
-        self.ledger.cancel_demo(self.audit(a), relationship_id, demo_id, reason="Client asked")
+        self.ledger.cancel_demo(self.audit(a), relationship_id, demo_id, CancelDemo(reason="Client asked"))
         self.demos[demo_id] = (relationship_id, DemoStatus.CANCELLED)
 
     # -- contracts --
@@ -341,10 +387,12 @@ class LedgerDriver:
         result = self.ledger.propose_contract(
             self.audit(b),
             relationship_id,
-            title=f"Contract {b % 100}",
-            value=_money(b, 40_000),
-            starts_on=starts_on,
-            ends_on=starts_on + timedelta(days=365),
+            ProposeContract(
+                title=f"Contract {b % 100}",
+                value=_money(b, 40_000),
+                starts_on=starts_on,
+                ends_on=starts_on + timedelta(days=365),
+            ),
         )
         self.contracts[result.contract_id] = (relationship_id, ContractStatus.PROPOSED)
 
@@ -357,14 +405,16 @@ class LedgerDriver:
     def sign(self, a: int, b: int) -> None:
         relationship_id, contract_id = self._contract(b, ContractStatus.PROPOSED)
         signed_on = date(2025, 11, 1) + timedelta(days=a % 500)
-        self.ledger.sign_contract(self.audit(b), relationship_id, contract_id, signed_on=signed_on)
+        self.ledger.sign_contract(self.audit(b), relationship_id, contract_id, SignContract(signed_on=signed_on))
         self.contracts[contract_id] = (relationship_id, ContractStatus.SIGNED)
 
     def terminate(self, a: int, b: int) -> None:
         relationship_id, contract_id = self._contract(b, ContractStatus.SIGNED)
         signed_on = self.ledger.relationship(relationship_id).contracts[contract_id].signed_on
         on = (signed_on or BASE_DAY) + timedelta(days=a % 200)
-        self.ledger.terminate_contract(self.audit(b), relationship_id, contract_id, on=on, reason="Ended early")
+        self.ledger.terminate_contract(
+            self.audit(b), relationship_id, contract_id, TerminateContract(on=on, reason="Ended early")
+        )
         self.contracts[contract_id] = (relationship_id, ContractStatus.TERMINATED)
 
     # -- gifts and entertainment --
@@ -375,39 +425,43 @@ class LedgerDriver:
         self.ledger.give_gift(
             self.audit(b),
             self.relationship(a),
-            recipient_name=name if b % 2 else name.upper(),
-            recipient_employer=employer,
-            description=f"Gift {b % 1000}",
-            given_on=date(2025, 12, 20) + timedelta(days=b % 130),
-            category=category,
-            cost=_money(b, 120),
-            face_value=_money(a, 160) if category == "ticket" else None,
-            recipients_count=3 if b % 5 == 0 else 1,
+            GiveGift(
+                recipient=NamedRecipient(name=name if b % 2 else name.upper(), employer=employer),
+                description=f"Gift {b % 1000}",
+                given_on=date(2025, 12, 20) + timedelta(days=b % 130),
+                category=category,
+                cost=_money(b, 120),
+                face_value=_money(a, 160) if category == "ticket" else None,
+                recipients_count=3 if b % 5 == 0 else 1,
+            ),
         )
 
     def entertainment(self, a: int, b: int) -> None:
         self.ledger.provide_entertainment(
             self.audit(b),
             self.relationship(a),
-            occurred_on=BASE_DAY + timedelta(days=b % 300),
-            description="Dinner",
-            cost=_money(b, 400),
-            attendees=["Jane Roe"],
-            representative_attended=True,
+            ProvideEntertainment(
+                occurred_on=BASE_DAY + timedelta(days=b % 300),
+                description="Dinner",
+                cost=_money(b, 400),
+                attendees=["Jane Roe"],
+                representative_attended=True,
+            ),
         )
 
     def gift_limit(self, a: int, b: int) -> None:
         self.ledger.schedule_gift_limit(
             self.audit(b, Role.COMPLIANCE),
-            effective_from=date(2026, 1 + a % 12, 1),
-            amount=f"{50 + b % 300}.00",
-            reason="Set by the property test",
+            ScheduleGiftLimit(
+                effective_from=date(2026, 1 + a % 12, 1), amount=f"{50 + b % 300}.00", reason="Set by the property test"
+            ),
         )
 
     def limit_year(self, a: int, b: int) -> None:
         kind = ("calendar", "fiscal", "rolling_12_months")[b % 3]
         self.ledger.set_limit_year(
-            self.audit(b, Role.COMPLIANCE), kind=kind, start_month=1 + a % 12 if kind == "fiscal" else None
+            self.audit(b, Role.COMPLIANCE),
+            SetLimitYear(kind=kind, start_month=1 + a % 12 if kind == "fiscal" else None),
         )
 
     # -- corrections --
@@ -434,9 +488,11 @@ class LedgerDriver:
         self.ledger.correct_entry(
             self.audit(b),
             relationship_id,
-            corrects_version=original.originator_version,
-            reason="Recorded wrongly",
-            changes=_changes_for(original, b),
+            CorrectEntry(
+                corrects_version=original.originator_version,
+                reason="Recorded wrongly",
+                changes=_changes_for(original, b),
+            ),
         )
 
 

@@ -26,9 +26,9 @@ from domain.application import Ledger
 from infrastructure.bootstrap import build_ledger, build_view_store
 from infrastructure.integrity import GENESIS, Seal, event_hash
 from infrastructure.settings import Settings
+from infrastructure.sql import ViewStore
 from infrastructure.storage import library_env
 from infrastructure.verification import Integrity
-from projections.store import ViewStore
 from scripts.seed import SeedPlan, seed_ledger
 
 

@@ -15,6 +15,7 @@ import pytest
 from psycopg import sql
 
 from domain.application import Ledger
+from domain.commands import RegisterAccountManager, SetQuota
 from domain.values import Role
 from infrastructure.bootstrap import build_ledger
 from infrastructure.settings import Settings
@@ -80,7 +81,9 @@ def raw_store(database_url: str, ledger: Ledger) -> Iterator[RawStore]:
 
 
 def register_someone(ledger: Ledger) -> UUID:
-    result = ledger.register_account_manager(audit_as(Role.MANAGER), name="Ann Lee", email="ann.lee@example.com")
+    result = ledger.register_account_manager(
+        audit_as(Role.MANAGER), RegisterAccountManager(name="Ann Lee", email="ann.lee@example.com")
+    )
     return result.id
 
 
@@ -116,7 +119,7 @@ def test_a_raw_delete_of_a_stored_event_is_refused_and_the_row_is_still_there(
         assert store.all_rows() == before
 
     # Refusing changes does not get in the way of appending.
-    result = ledger.set_quota(audit_as(Role.MANAGER), manager_id, year=2026, amount="500000.00")
+    result = ledger.set_quota(audit_as(Role.MANAGER), manager_id, 2026, SetQuota(amount="500000.00"))
     assert result.version == 2
     assert [event.originator_version for event in ledger.history(manager_id)] == [1, 2]
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from domain.application import CommandResult, Ledger
+from domain.commands import LogContact, OpenRelationship, RegisterAccountManager
 from domain.errors import PreconditionFailed, VersionConflict
 from domain.relationship import ContactLogged
 from domain.values import Audit, Role
@@ -21,15 +22,17 @@ FIRST_CONTACT = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 def open_relationship(ledger: Ledger) -> UUID:
     manager = audit_as(Role.MANAGER)
     account_manager = ledger.register_account_manager(
-        manager, name="Raj Patel", email=f"raj.{uuid.uuid4().hex[:6]}@example.com"
+        manager, RegisterAccountManager(name="Raj Patel", email=f"raj.{uuid.uuid4().hex[:6]}@example.com")
     )
     return ledger.open_relationship(
         manager,
-        client_name=f"Client {uuid.uuid4().hex[:8]}",
-        client_kind="corporate",
-        industry="technology",
-        tier="key",
-        account_manager_id=account_manager.id,
+        OpenRelationship(
+            client_name=f"Client {uuid.uuid4().hex[:8]}",
+            client_kind="corporate",
+            industry="technology",
+            tier="key",
+            account_manager_id=account_manager.id,
+        ),
     ).id
 
 
@@ -49,9 +52,11 @@ def test_eight_threads_logging_ten_contacts_each_on_one_relationship_store_all_e
                 return ledger.log_contact(
                     audit,
                     relationship_id,
-                    occurred_at=FIRST_CONTACT + timedelta(minutes=thread * contacts_each + number),
-                    channel="call",
-                    summary=summary,
+                    LogContact(
+                        occurred_at=FIRST_CONTACT + timedelta(minutes=thread * contacts_each + number),
+                        channel="call",
+                        summary=summary,
+                    ),
                 )
             except VersionConflict:
                 told_to_try_again.append(summary)
@@ -107,9 +112,7 @@ def test_of_writers_that_all_expect_the_same_version_exactly_one_wins(ledger: Le
             return ledger.log_contact(
                 audit,
                 relationship_id,
-                occurred_at=FIRST_CONTACT,
-                channel="email",
-                summary=f"writer {writer}",
+                LogContact(occurred_at=FIRST_CONTACT, channel="email", summary=f"writer {writer}"),
                 expected_version=1,
             )
         except PreconditionFailed as stale:
@@ -143,9 +146,11 @@ def test_threads_working_on_different_relationships_do_not_disturb_each_other(le
             ledger.log_contact(
                 audit,
                 relationship_id,
-                occurred_at=FIRST_CONTACT + timedelta(hours=number),
-                channel="meeting",
-                summary=f"{relationship_id} contact {number}",
+                LogContact(
+                    occurred_at=FIRST_CONTACT + timedelta(hours=number),
+                    channel="meeting",
+                    summary=f"{relationship_id} contact {number}",
+                ),
             )
             for number in range(contacts_each)
         ]

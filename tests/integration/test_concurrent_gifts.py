@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from domain.application import GiftResult, Ledger
+from domain.commands import GiveGift, NamedRecipient, OpenRelationship, RegisterAccountManager
 from domain.errors import GiftLimitExceeded, VersionConflict
 from domain.gift_recipient import GiftRecipient
 from domain.relationship import GiftGiven
@@ -29,16 +30,18 @@ GIFT_COST = "100.00"
 def open_relationships(ledger: Ledger, count: int) -> list[UUID]:
     manager = audit_as(Role.MANAGER)
     account_manager = ledger.register_account_manager(
-        manager, name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com"
+        manager, RegisterAccountManager(name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com")
     )
     return [
         ledger.open_relationship(
             manager,
-            client_name=f"Client {uuid.uuid4().hex[:8]}",
-            client_kind="corporate",
-            industry="financial_services",
-            tier="major",
-            account_manager_id=account_manager.id,
+            OpenRelationship(
+                client_name=f"Client {uuid.uuid4().hex[:8]}",
+                client_kind="corporate",
+                industry="financial_services",
+                tier="major",
+                account_manager_id=account_manager.id,
+            ),
         ).id
         for _ in range(count)
     ]
@@ -89,12 +92,13 @@ def test_sixteen_simultaneous_hundred_dollar_gifts_to_one_person_let_exactly_thr
         return ledger.give_gift(
             audit,
             relationship_id,
-            recipient_name=recipient_name,
-            recipient_employer=employer,
-            description=f"Hamper {number}",
-            given_on=GIVEN_ON,
-            category="general",
-            cost=GIFT_COST,
+            GiveGift(
+                recipient=NamedRecipient(name=recipient_name, employer=employer),
+                description=f"Hamper {number}",
+                given_on=GIVEN_ON,
+                category="general",
+                cost=GIFT_COST,
+            ),
         )
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -175,12 +179,13 @@ def test_a_gift_checked_against_a_total_that_changed_before_it_was_saved_is_chec
         return ledger.give_gift(
             audit_as(Role.MANAGER),
             relationship_id,
-            recipient_name=recipient_name,
-            recipient_employer=employer,
-            description=description,
-            given_on=GIVEN_ON,
-            category="general",
-            cost=GIFT_COST,
+            GiveGift(
+                recipient=NamedRecipient(name=recipient_name, employer=employer),
+                description=description,
+                given_on=GIVEN_ON,
+                category="general",
+                cost=GIFT_COST,
+            ),
         )
 
     earlier = {

@@ -12,6 +12,21 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from domain.application import Ledger
+from domain.commands import (
+    ChangeCadence,
+    ChangeTier,
+    CompleteDemo,
+    CorrectEntry,
+    GiveGift,
+    IntroduceProduct,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    RegisterAccountManager,
+    ScheduleDemo,
+    SignContract,
+)
 from domain.errors import InvalidInput, NotFound
 from domain.model import LedgerEvent, LedgerSnapshot
 from domain.relationship import (
@@ -33,18 +48,20 @@ FIRST_CONTACT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def register_account_manager(ledger: Ledger) -> UUID:
     return ledger.register_account_manager(
-        audit_as(Role.MANAGER), name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com"
+        audit_as(Role.MANAGER), RegisterAccountManager(name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com")
     ).id
 
 
 def open_relationship(ledger: Ledger, audit: Audit | None = None, account_manager_id: UUID | None = None) -> UUID:
     return ledger.open_relationship(
         audit or audit_as(Role.MANAGER),
-        client_name=f"Client {uuid.uuid4().hex[:8]}",
-        client_kind="corporate",
-        industry="advertising",
-        tier="major",
-        account_manager_id=account_manager_id or register_account_manager(ledger),
+        OpenRelationship(
+            client_name=f"Client {uuid.uuid4().hex[:8]}",
+            client_kind="corporate",
+            industry="advertising",
+            tier="major",
+            account_manager_id=account_manager_id or register_account_manager(ledger),
+        ),
     ).id
 
 
@@ -56,9 +73,7 @@ def log_contact(ledger: Ledger, relationship_id: UUID, number: int) -> int:
     return ledger.log_contact(
         audit_as(Role.MANAGER),
         relationship_id,
-        occurred_at=contact_at(number),
-        channel="call",
-        summary=f"contact {number}",
+        LogContact(occurred_at=contact_at(number), channel="call", summary=f"contact {number}"),
     ).version
 
 
@@ -88,8 +103,8 @@ def assert_same_state(actual: ClientRelationship, expected: ClientRelationship) 
 def test_a_relationship_read_at_an_earlier_version_shows_the_state_it_had_then(ledger: Ledger) -> None:
     relationship_id = open_relationship(ledger)  # version 1: a major relationship
     log_contact(ledger, relationship_id, 1)  # version 2
-    ledger.change_tier(audit_as(Role.MANAGER), relationship_id, tier="key")  # version 3
-    ledger.change_cadence(audit_as(Role.MANAGER), relationship_id, days=10)  # version 4
+    ledger.change_tier(audit_as(Role.MANAGER), relationship_id, ChangeTier(tier="key"))  # version 3
+    ledger.change_cadence(audit_as(Role.MANAGER), relationship_id, ChangeCadence(days=10))  # version 4
 
     at_1 = ledger.relationship(relationship_id, version=1)
     assert (at_1.version, at_1.tier, at_1.last_contact_at, at_1.cadence_days) == (1, Tier.MAJOR, None, None)
@@ -128,7 +143,7 @@ def test_a_relationship_as_of_a_moment_between_two_commands_is_the_state_after_t
     relationship_id = open_relationship(ledger)
     log_contact(ledger, relationship_id, 1)  # version 2
     between = utc_now()
-    ledger.change_tier(audit_as(Role.MANAGER), relationship_id, tier="key")  # version 3
+    ledger.change_tier(audit_as(Role.MANAGER), relationship_id, ChangeTier(tier="key"))  # version 3
 
     history = list(ledger.history(relationship_id))
     assert history[1].recorded_at <= between < history[2].recorded_at
@@ -188,28 +203,31 @@ def test_after_more_than_a_hundred_events_a_snapshot_is_taken_and_every_version_
     demo = ledger.schedule_demo(
         manager,
         relationship_id,
-        product="Ledger Cloud",
-        scheduled_for=datetime(2026, 6, 1, 14, 0, tzinfo=UTC),
-        location="Client HQ",
-        staff=[{"name": "Ann", "role": "technical"}, {"name": "Raj", "role": "design"}],
+        ScheduleDemo(
+            product="Ledger Cloud",
+            scheduled_for=datetime(2026, 6, 1, 14, 0, tzinfo=UTC),
+            location="Client HQ",
+            staff=[{"name": "Ann", "role": "technical"}, {"name": "Raj", "role": "design"}],
+        ),
     )  # version 2
     proposal = ledger.propose_contract(
         manager,
         relationship_id,
-        title="Platform licence",
-        value="120000.00",
-        starts_on=date(2026, 7, 1),
-        ends_on=date(2027, 6, 30),
+        ProposeContract(
+            title="Platform licence", value="120000.00", starts_on=date(2026, 7, 1), ends_on=date(2027, 6, 30)
+        ),
     )  # version 3
     moments: dict[int, datetime] = {}
     for number in range(4, 161):
         if number == 120:
-            ledger.change_tier(manager, relationship_id, tier="key")
+            ledger.change_tier(manager, relationship_id, ChangeTier(tier="key"))
         else:
             assert log_contact(ledger, relationship_id, number) == number
         moments[number] = utc_now()  # after version `number`, before the next
-    ledger.complete_demo(manager, relationship_id, demo.demo_id, outcome="Signed off")  # version 161
-    ledger.sign_contract(manager, relationship_id, proposal.contract_id, signed_on=date(2026, 6, 20))  # version 162
+    ledger.complete_demo(manager, relationship_id, demo.demo_id, CompleteDemo(outcome="Signed off"))  # version 161
+    ledger.sign_contract(
+        manager, relationship_id, proposal.contract_id, SignContract(signed_on=date(2026, 6, 20))
+    )  # version 162
 
     # Crossing version 100 took exactly one snapshot, at version 100.
     assert ledger.snapshots is not None
@@ -255,18 +273,21 @@ def test_every_event_in_a_relationships_history_carries_who_when_and_under_which
     manager = audit_as(Role.MANAGER)
     admin = audit_as(Role.ADMIN)
     relationship_id = open_relationship(ledger, owner, account_manager_id)
-    ledger.log_contact(manager, relationship_id, occurred_at=contact_at(1), channel="visit", summary="Site visit")
+    ledger.log_contact(
+        manager, relationship_id, LogContact(occurred_at=contact_at(1), channel="visit", summary="Site visit")
+    )
     ledger.give_gift(
         admin,
         relationship_id,
-        recipient_name="Jane Roe",
-        recipient_employer="Globex",
-        description="Book",
-        given_on=date(2026, 5, 1),
-        category="general",
-        cost="40.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Jane Roe", employer="Globex"),
+            description="Book",
+            given_on=date(2026, 5, 1),
+            category="general",
+            cost="40.00",
+        ),
     )
-    ledger.change_tier(owner, relationship_id, tier="key")
+    ledger.change_tier(owner, relationship_id, ChangeTier(tier="key"))
 
     history = list(ledger.history(relationship_id))
     assert [type(event) for event in history] == [Opened, ContactLogged, GiftGiven, TierChanged]
@@ -346,18 +367,22 @@ def test_a_version_one_demo_is_completed_and_corrected_like_any_other(ledger: Le
     ledger.correct_entry(
         manager,
         relationship_id,
-        corrects_version=2,
-        reason="Roles were not recorded before",
-        changes={"staff": [{"name": "Ann", "role": "technical"}, {"name": "Raj", "role": "design"}]},
+        CorrectEntry(
+            corrects_version=2,
+            reason="Roles were not recorded before",
+            changes={"staff": [{"name": "Ann", "role": "technical"}, {"name": "Raj", "role": "design"}]},
+        ),
     )  # version 3
-    ledger.complete_demo(manager, relationship_id, demo_id, outcome="Went well")  # version 4
+    ledger.complete_demo(manager, relationship_id, demo_id, CompleteDemo(outcome="Went well"))  # version 4
     new_demo = ledger.schedule_demo(
         manager,
         relationship_id,
-        product="Ledger Mobile",
-        scheduled_for=datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
-        location="Online",
-        staff=[{"name": "Mia", "role": "support"}],
+        ScheduleDemo(
+            product="Ledger Mobile",
+            scheduled_for=datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
+            location="Online",
+            staff=[{"name": "Mia", "role": "support"}],
+        ),
     )  # version 5, stored by the current class
 
     relationship = ledger.relationship(relationship_id)
@@ -386,9 +411,7 @@ def test_a_snapshot_taken_before_the_state_gained_a_field_does_not_make_the_rela
     ledger.introduce_product(
         audit_as(Role.MANAGER),
         relationship_id,
-        product="Ledger Cloud",
-        occurred_at=contact_at(0),
-        outcome="interested",
+        IntroduceProduct(product="Ledger Cloud", occurred_at=contact_at(0), outcome="interested"),
     )  # version 2
     for number in range(3, 61):
         log_contact(ledger, relationship_id, number)

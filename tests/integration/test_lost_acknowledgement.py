@@ -16,6 +16,7 @@ import pytest
 from eventsourcing.persistence import OperationalError, StoredEvent
 
 from domain.application import Ledger
+from domain.commands import LogContact
 from domain.relationship import ContactLogged
 from domain.values import Role
 from infrastructure.bootstrap import build_ledger
@@ -64,9 +65,7 @@ def log_contact(ledger: Ledger, relationship_id: UUID, summary: str, hour: int) 
     return ledger.log_contact(
         audit_as(Role.MANAGER),
         relationship_id,
-        occurred_at=datetime(2026, 6, 1, hour, 0, tzinfo=UTC),
-        channel="call",
-        summary=summary,
+        LogContact(occurred_at=datetime(2026, 6, 1, hour, 0, tzinfo=UTC), channel="call", summary=summary),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure.bootstrap import build_system
 from infrastructure.integrity import GENESIS, MerkleFrontier, Seal, event_hash, fingerprint, rotation_message
@@ -34,7 +35,8 @@ def key() -> Ed25519PrivateKey:
 
 def register_someone(store: Store) -> int:
     result = store.ledger.register_account_manager(
-        audit_as(Role.MANAGER), name="Late Arrival", email=f"late.{uuid.uuid4().hex[:8]}@example.com"
+        audit_as(Role.MANAGER),
+        RegisterAccountManager(name="Late Arrival", email=f"late.{uuid.uuid4().hex[:8]}@example.com"),
     )
     return result.position
 
@@ -252,7 +254,8 @@ def test_a_running_ledger_seals_within_the_interval_so_a_deleted_tail_is_then_ca
         for _ in range(3):  # far fewer events than LEDGER_SEAL_EVERY
             positions.append(
                 system.ledger.register_account_manager(
-                    audit_as(Role.MANAGER), name="Tail", email=f"tail.{uuid.uuid4().hex[:8]}@example.com"
+                    audit_as(Role.MANAGER),
+                    RegisterAccountManager(name="Tail", email=f"tail.{uuid.uuid4().hex[:8]}@example.com"),
                 ).position
             )
 
@@ -276,7 +279,8 @@ def test_a_running_ledger_with_no_interval_leaves_a_short_tail_unsealed(database
     system = build_system(settings, run_projections=True, poll_interval=0.05)
     try:
         position = system.ledger.register_account_manager(
-            audit_as(Role.MANAGER), name="Tail", email=f"tail.{uuid.uuid4().hex[:8]}@example.com"
+            audit_as(Role.MANAGER),
+            RegisterAccountManager(name="Tail", email=f"tail.{uuid.uuid4().hex[:8]}@example.com"),
         ).position
         assert system.runner is not None
         assert system.runner.wait(position, timeout=5)

@@ -20,12 +20,14 @@ from uuid import UUID
 import pytest
 
 from domain.application import Ledger
+from domain.commands import LogContact, OpenRelationship, RegisterAccountManager
 from domain.relationship import ContactLogged
 from domain.values import Role
 from infrastructure.bootstrap import build_projections
 from infrastructure.settings import Settings
 from projections.base import Batch, Handler, LedgerProjection
-from projections.runner import Backoff, ProjectionFailed, ProjectionRunner, Projections
+from projections.failures import Backoff, ProjectionFailed
+from projections.runner import ProjectionRunner, Projections
 from projections.workload import WorkloadProjection
 from scripts.cli import main
 from tests.conftest import audit_as
@@ -71,18 +73,22 @@ class World:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         email = f"ann.{uuid.uuid4().hex[:8]}@example.com"
-        self.manager = ledger.register_account_manager(audit_as(Role.MANAGER), name="Ann Lee", email=email).id
+        self.manager = ledger.register_account_manager(
+            audit_as(Role.MANAGER), RegisterAccountManager(name="Ann Lee", email=email)
+        ).id
         self.healthy = self.open("Globex")
         self.poisoned = self.open("Initech")
 
     def open(self, client_name: str) -> UUID:
         return self.ledger.open_relationship(
             audit_as(Role.MANAGER),
-            client_name=client_name,
-            client_kind="corporate",
-            industry="technology",
-            tier="major",
-            account_manager_id=self.manager,
+            OpenRelationship(
+                client_name=client_name,
+                client_kind="corporate",
+                industry="technology",
+                tier="major",
+                account_manager_id=self.manager,
+            ),
         ).id
 
     def contact(self, relationship_id: UUID, day: int = 0) -> int:
@@ -90,10 +96,12 @@ class World:
         return self.ledger.log_contact(
             audit_as(Role.MANAGER),
             relationship_id,
-            occurred_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(days=day),
-            channel="call",
-            summary=f"Call {day}",
-            next_follow_up_on=None,
+            LogContact(
+                occurred_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(days=day),
+                channel="call",
+                summary=f"Call {day}",
+                next_follow_up_on=None,
+            ),
         ).position
 
     def contacts(self, count: int) -> int:

@@ -19,6 +19,32 @@ from uuid import UUID
 import pytest
 
 from domain.application import SYSTEM, Ledger
+from domain.commands import (
+    AssignAccountManager,
+    CancelDemo,
+    ChangeCadence,
+    ChangeTier,
+    CloseRelationship,
+    CompensationPlan,
+    CompleteDemo,
+    CorrectEntry,
+    DeactivateAccountManager,
+    GiveGift,
+    IntroduceProduct,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    ProvideEntertainment,
+    RegisterAccountManager,
+    RescheduleDemo,
+    ScheduleDemo,
+    ScheduleGiftLimit,
+    SetLimitYear,
+    SetQuota,
+    SignContract,
+    TerminateContract,
+)
 from domain.gift_recipient import GiftRecipient
 from domain.recipient_index import INDEX_ID
 from domain.values import Audit, Role
@@ -53,7 +79,7 @@ def projections(ledger: Ledger, database_url: str) -> Iterator[Projections]:
 
 def register(ledger: Ledger, name: str) -> UUID:
     email = f"{name.split(maxsplit=1)[0].lower()}.{uuid.uuid4().hex[:8]}@example.com"
-    return ledger.register_account_manager(audit_as(Role.MANAGER), name=name, email=email).id
+    return ledger.register_account_manager(audit_as(Role.MANAGER), RegisterAccountManager(name=name, email=email)).id
 
 
 def open_relationship(
@@ -61,11 +87,13 @@ def open_relationship(
 ) -> UUID:
     return ledger.open_relationship(
         audit_as(Role.MANAGER),
-        client_name=client_name,
-        client_kind="corporate",
-        industry=industry,
-        tier=tier,
-        account_manager_id=manager_id,
+        OpenRelationship(
+            client_name=client_name,
+            client_kind="corporate",
+            industry=industry,
+            tier=tier,
+            account_manager_id=manager_id,
+        ),
     ).id
 
 
@@ -115,38 +143,41 @@ def world(ledger: Ledger, projections: Projections) -> WorkloadWorld:
     ledger.log_contact(
         m,
         rel["Northwind"],
-        occurred_at=(now - timedelta(days=3)).astimezone(PLUS_TWO),
-        channel="call",
-        summary="Check-in",
+        LogContact(occurred_at=(now - timedelta(days=3)).astimezone(PLUS_TWO), channel="call", summary="Check-in"),
     )
     ledger.log_contact(
-        m, rel["Contoso"], occurred_at=now - timedelta(days=8), channel="email", summary="Quarterly note"
+        m, rel["Contoso"], LogContact(occurred_at=now - timedelta(days=8), channel="email", summary="Quarterly note")
     )
     follow_up = (now - timedelta(days=2)).date()
     ledger.log_contact(
         m,
         rel["Globex"],
-        occurred_at=now - timedelta(days=2),
-        channel="meeting",
-        summary="Lunch",
-        next_follow_up_on=follow_up,
+        LogContact(
+            occurred_at=now - timedelta(days=2), channel="meeting", summary="Lunch", next_follow_up_on=follow_up
+        ),
     )
-    ledger.log_contact(m, rel["Hooli"], occurred_at=now - timedelta(days=29), channel="visit", summary="Site visit")
+    ledger.log_contact(
+        m, rel["Hooli"], LogContact(occurred_at=now - timedelta(days=29), channel="visit", summary="Site visit")
+    )
     older = now - timedelta(days=40)
     ledger.log_contact(
-        m, rel["Hooli"], occurred_at=older, channel="call", summary="Logged late", next_follow_up_on=older.date()
+        m,
+        rel["Hooli"],
+        LogContact(occurred_at=older, channel="call", summary="Logged late", next_follow_up_on=older.date()),
     )
-    ledger.log_contact(m, rel["Stark"], occurred_at=now - timedelta(days=10), channel="call", summary="Intro")
+    ledger.log_contact(
+        m, rel["Stark"], LogContact(occurred_at=now - timedelta(days=10), channel="call", summary="Intro")
+    )
 
     # Fabrikam is contacted every 90 days; Stark becomes a key client (7 days).
-    ledger.change_cadence(m, rel["Fabrikam"], days=90)
-    ledger.change_tier(m, rel["Stark"], tier="key")
+    ledger.change_cadence(m, rel["Fabrikam"], ChangeCadence(days=90))
+    ledger.change_tier(m, rel["Stark"], ChangeTier(tier="key"))
 
     # Demos: two inside the next 14 days, one just after, one just past, one completed, one cancelled,
     # one rescheduled into the window, one on a relationship about to close, one whose location is corrected.
     def demo(name: str, relationship: str, when: datetime, location: str = "Client office") -> int:
         result = ledger.schedule_demo(
-            m, rel[relationship], product="Analytics", scheduled_for=when, location=location, staff=STAFF
+            m, rel[relationship], ScheduleDemo(product="Analytics", scheduled_for=when, location=location, staff=STAFF)
         )
         w.demos[name] = result.demo_id
         return result.version
@@ -156,21 +187,23 @@ def world(ledger: Ledger, projections: Projections) -> WorkloadWorld:
     demo("d3", "Contoso", now + timedelta(days=14, hours=1))
     demo("d4", "Globex", now - timedelta(hours=1))
     demo("d5", "Globex", now + timedelta(days=2))
-    ledger.complete_demo(m, rel["Globex"], w.demos["d5"], outcome="Signed up for a trial")
+    ledger.complete_demo(m, rel["Globex"], w.demos["d5"], CompleteDemo(outcome="Signed up for a trial"))
     demo("d6", "Umbrella", now + timedelta(days=3))
-    ledger.cancel_demo(m, rel["Umbrella"], w.demos["d6"], reason="Client asked")
+    ledger.cancel_demo(m, rel["Umbrella"], w.demos["d6"], CancelDemo(reason="Client asked"))
     demo("d7", "Umbrella", now + timedelta(days=20))
-    ledger.reschedule_demo(m, rel["Umbrella"], w.demos["d7"], scheduled_for=now + timedelta(days=5))
+    ledger.reschedule_demo(m, rel["Umbrella"], w.demos["d7"], RescheduleDemo(scheduled_for=now + timedelta(days=5)))
     demo("d8", "Initech", now + timedelta(days=4))
     hooli_demo = demo("d9", "Hooli", now + timedelta(days=6), location="Hooli HQ")
     ledger.correct_entry(
-        m, rel["Hooli"], corrects_version=hooli_demo, reason="Moved", changes={"location": "Hooli Labs"}
+        m, rel["Hooli"], CorrectEntry(corrects_version=hooli_demo, reason="Moved", changes={"location": "Hooli Labs"})
     )
 
     # Proposals: open on Northwind, Globex, Umbrella and Initech; signed on Northwind; signed then terminated on Stark.
     def propose(name: str, relationship: str) -> None:
         result = ledger.propose_contract(
-            m, rel[relationship], title=name, value="1000.00", starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1)
+            m,
+            rel[relationship],
+            ProposeContract(title=name, value="1000.00", starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1)),
         )
         w.contracts[name] = result.contract_id
 
@@ -183,17 +216,23 @@ def world(ledger: Ledger, projections: Projections) -> WorkloadWorld:
         ("p6", "Stark"),
     ):
         propose(name, relationship)
-    ledger.sign_contract(m, rel["Northwind"], w.contracts["p2"], signed_on=date(2026, 2, 1))
-    ledger.sign_contract(m, rel["Stark"], w.contracts["p6"], signed_on=date(2026, 2, 1))
-    ledger.terminate_contract(m, rel["Stark"], w.contracts["p6"], on=date(2026, 3, 1), reason="Merged")
+    ledger.sign_contract(m, rel["Northwind"], w.contracts["p2"], SignContract(signed_on=date(2026, 2, 1)))
+    ledger.sign_contract(m, rel["Stark"], w.contracts["p6"], SignContract(signed_on=date(2026, 2, 1)))
+    ledger.terminate_contract(
+        m, rel["Stark"], w.contracts["p6"], TerminateContract(on=date(2026, 3, 1), reason="Merged")
+    )
 
     # Initech closes; Umbrella moves to Ben; Northwind's name is corrected; Cleo leaves.
-    ledger.close_relationship(m, rel["Initech"], reason="Went in-house")
-    ledger.assign_account_manager(m, rel["Umbrella"], account_manager_id=w.ben, reason="Rebalancing")
-    ledger.correct_entry(
-        m, rel["Northwind"], corrects_version=1, reason="Legal name", changes={"client_name": "Northwind Traders"}
+    ledger.close_relationship(m, rel["Initech"], CloseRelationship(reason="Went in-house"))
+    ledger.assign_account_manager(
+        m, rel["Umbrella"], AssignAccountManager(account_manager_id=w.ben, reason="Rebalancing")
     )
-    ledger.deactivate_account_manager(m, w.cleo, reason="Left the firm")
+    ledger.correct_entry(
+        m,
+        rel["Northwind"],
+        CorrectEntry(corrects_version=1, reason="Legal name", changes={"client_name": "Northwind Traders"}),
+    )
+    ledger.deactivate_account_manager(m, w.cleo, DeactivateAccountManager(reason="Left the firm"))
 
     projections.catch_up()
     return w
@@ -394,26 +433,31 @@ def test_the_workload_shows_each_relationships_current_version_after_every_kind_
     m = audit_as(Role.MANAGER)
     relationship_id = open_relationship(ledger, register(ledger, "Ada Lovelace"), "Northwind", "key")
     ledger.introduce_product(
-        m, relationship_id, product="Analytics", occurred_at=datetime(2026, 5, 4, 9, tzinfo=UTC), outcome="interested"
+        m,
+        relationship_id,
+        IntroduceProduct(product="Analytics", occurred_at=datetime(2026, 5, 4, 9, tzinfo=UTC), outcome="interested"),
     )
     ledger.give_gift(
         m,
         relationship_id,
-        recipient_name="Jane Roe",
-        recipient_employer="Acme Bank",
-        description="Pen",
-        given_on=date(2026, 5, 4),
-        category="general",
-        cost="20.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Jane Roe", employer="Acme Bank"),
+            description="Pen",
+            given_on=date(2026, 5, 4),
+            category="general",
+            cost="20.00",
+        ),
     )
     ledger.provide_entertainment(
         m,
         relationship_id,
-        occurred_on=date(2026, 5, 5),
-        description="Dinner",
-        cost="180.00",
-        attendees=["Jane Roe"],
-        representative_attended=True,
+        ProvideEntertainment(
+            occurred_on=date(2026, 5, 5),
+            description="Dinner",
+            cost="180.00",
+            attendees=["Jane Roe"],
+            representative_attended=True,
+        ),
     )
     projections.catch_up()
 
@@ -445,7 +489,7 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
     reader = PayReader(projections.view)
 
     # Ada: a 10,000 quota, 5 % commission, 3 % accelerator, 2,500 bonus at 110 %. Ben: no quota, 5 %.
-    ledger.set_quota(m, ada, year=2026, amount="10000.00")
+    ledger.set_quota(m, ada, 2026, SetQuota(amount="10000.00"))
     ada_plan = {
         "base_salary": "50000.00",
         "commission_rate": "0.05",
@@ -453,7 +497,7 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
         "bonus_threshold": "1.1",
         "bonus_amount": "2500.00",
     }
-    ledger.set_compensation_plan(m, ada, year=2026, plan=ada_plan)
+    ledger.set_compensation_plan(m, ada, 2026, CompensationPlan.of(ada_plan))
     ben_plan = {
         "base_salary": "40000.00",
         "commission_rate": "0.05",
@@ -461,16 +505,20 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
         "bonus_threshold": "1",
         "bonus_amount": "1000.00",
     }
-    ledger.set_compensation_plan(m, ben, year=2026, plan=ben_plan)
+    ledger.set_compensation_plan(m, ben, 2026, CompensationPlan.of(ben_plan))
     wayne = open_relationship(ledger, ada, "Wayne Enterprises", "key")
 
     def propose(value: str) -> UUID:
         return ledger.propose_contract(
-            m, wayne, title=f"Contract for {value}", value=value, starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1)
+            m,
+            wayne,
+            ProposeContract(
+                title=f"Contract for {value}", value=value, starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1)
+            ),
         ).contract_id
 
     def sign(contract_id: UUID, signed_on: date) -> int:
-        return ledger.sign_contract(m, wayne, contract_id, signed_on=signed_on).version
+        return ledger.sign_contract(m, wayne, contract_id, SignContract(signed_on=signed_on)).version
 
     # Ada signs one contract on New Year's Eve 2025 and two in 2026, exactly her quota: no accelerator, no bonus.
     sign(propose("2344.90"), date(2025, 12, 31))
@@ -500,7 +548,9 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
     }
 
     # Wayne moves to Ben, who signs the contract Ada proposed: his credit; Ada keeps hers.
-    ledger.assign_account_manager(m, wayne, account_manager_id=ben, reason="Ada moves to key accounts")
+    ledger.assign_account_manager(
+        m, wayne, AssignAccountManager(account_manager_id=ben, reason="Ada moves to key accounts")
+    )
     sign(c3, date(2026, 7, 1))
     projections.catch_up()
     assert pay_text(reader.pay(str(ada), 2026))["signed_value"] == "10000.00"
@@ -517,7 +567,9 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
     assert reader.signed_values(2026) == {str(ada): Decimal("10000.00"), str(ben): Decimal("12344.90")}
 
     # The June signature's value is corrected to 7,344.90: Ada passes 110 % of quota.
-    ledger.correct_entry(m, wayne, corrects_version=c2_signed, reason="Typo in value", changes={"value": "7344.90"})
+    ledger.correct_entry(
+        m, wayne, CorrectEntry(corrects_version=c2_signed, reason="Typo in value", changes={"value": "7344.90"})
+    )
     projections.catch_up()
     # 0.05 x 11,344.90 + 0.03 x 1,344.90 = 567.245 + 40.347 = 607.592.
     assert pay_text(reader.pay(str(ada), 2026)) == {
@@ -532,7 +584,9 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
 
     # The March signature's date is corrected into 2025: it leaves 2026's pay and joins 2025's.
     ledger.correct_entry(
-        m, wayne, corrects_version=c1_signed, reason="Signed before year end", changes={"signed_on": "2025-12-15"}
+        m,
+        wayne,
+        CorrectEntry(corrects_version=c1_signed, reason="Signed before year end", changes={"signed_on": "2025-12-15"}),
     )
     projections.catch_up()
     # 0.05 x 7,344.90 = 367.245, rounded half-up.
@@ -549,8 +603,8 @@ def test_pay_is_commission_plus_accelerator_above_quota_plus_bonus_credited_to_t
 
     # Ada's quota is lowered to 7,000 (the accelerator applies above it, the bonus needs 7,700); Ben's contract
     # is terminated, which leaves what he signed.
-    ledger.set_quota(m, ada, year=2026, amount="7000.00")
-    ledger.terminate_contract(m, wayne, c3, on=date(2026, 9, 1), reason="Client merged")
+    ledger.set_quota(m, ada, 2026, SetQuota(amount="7000.00"))
+    ledger.terminate_contract(m, wayne, c3, TerminateContract(on=date(2026, 9, 1), reason="Client merged"))
     projections.catch_up()
     # 367.245 + 0.03 x 344.90 = 367.245 + 10.347 = 377.592.
     assert pay_text(reader.pay(str(ada), 2026)) == {
@@ -616,13 +670,14 @@ def gift_world(ledger: Ledger, projections: Projections) -> GiftWorld:
         result = ledger.give_gift(
             m,
             relationship,
-            recipient_name=person[0],
-            recipient_employer=person[1],
-            description=description,
-            given_on=given_on,
-            category=category,
-            cost=cost,
-            **more,
+            GiveGift(
+                recipient=NamedRecipient(name=person[0], employer=person[1]),
+                description=description,
+                given_on=given_on,
+                category=category,
+                cost=cost,
+                **more,
+            ),
         )
         w.gifts[name] = result.gift_id
         w.versions[name] = result.version
@@ -633,7 +688,7 @@ def gift_world(ledger: Ledger, projections: Projections) -> GiftWorld:
     # relationship, 100 under the $300 limit (her name spelt differently) and a wedding gift that counts 0.
     give("g1", w.acme, ("Jane Roe", "Acme Bank"), date(2026, 2, 2), "general", "50.00", "Pen set")
     give("g2", w.acme, ("Jane Roe", "Acme Bank"), date(2026, 2, 6), "general", "30.00", "Wine", market_value="35.00")
-    ledger.assign_account_manager(m, w.acme, account_manager_id=ben, reason="Ada moves on")
+    ledger.assign_account_manager(m, w.acme, AssignAccountManager(account_manager_id=ben, reason="Ada moves on"))
     give("g3", w.acme, ("  jane   ROE", "acme bank"), date(2026, 6, 1), "general", "100.00", "Hamper")
     give("g4", w.acme, ("Jane Roe", "Acme Bank"), date(2026, 6, 3), "personal", "250.00", "Wedding gift")
     # John Doe (Globex Capital): tickets worth their face value, then a hamper shared with two colleagues.
@@ -838,9 +893,11 @@ def test_a_corrected_gift_description_shows_in_the_register(
     ledger.correct_entry(
         audit_as(Role.MANAGER),
         gift_world.acme,
-        corrects_version=gift_world.versions["g1"],
-        reason="Described wrongly",
-        changes={"description": "Engraved pen set"},
+        CorrectEntry(
+            corrects_version=gift_world.versions["g1"],
+            reason="Described wrongly",
+            changes={"description": "Engraved pen set"},
+        ),
     )
     projections.catch_up()
 
@@ -895,12 +952,13 @@ def test_two_gifts_to_one_person_within_7_days_across_the_year_end_are_flagged_a
     new_year = ledger.give_gift(
         audit_as(Role.MANAGER),
         gift_world.globex,
-        recipient_name="Mary Major",
-        recipient_employer="Initrode",
-        description="Another vase",
-        given_on=date(2026, 1, 2),
-        category="general",
-        cost="100.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Mary Major", employer="Initrode"),
+            description="Another vase",
+            given_on=date(2026, 1, 2),
+            category="general",
+            cost="100.00",
+        ),
     )
     projections.catch_up()
     reader = GiftRegisterReader(projections.view)
@@ -922,8 +980,10 @@ def test_the_register_draws_its_limit_year_and_limit_from_the_policy_in_force(
     g = {name: str(gift_id) for name, gift_id in gift_world.gifts.items()}
 
     # Compliance moves to fiscal years starting in April, and lowers the limit to $250 from 15 June 2026.
-    ledger.set_limit_year(compliance, kind="fiscal", start_month=4)
-    ledger.schedule_gift_limit(compliance, effective_from=date(2026, 6, 15), amount="250.00", reason="Lowered")
+    ledger.set_limit_year(compliance, SetLimitYear(kind="fiscal", start_month=4))
+    ledger.schedule_gift_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 6, 15), amount="250.00", reason="Lowered")
+    )
     projections.catch_up()
     reader = GiftRegisterReader(projections.view)
 
@@ -990,36 +1050,37 @@ def test_the_audit_index_lists_each_actors_and_each_aggregates_events_in_order_w
     # and gives a gift (three events in one request); the manager then changes the relationship's tier.
     registering = as_manager()
     ada = ledger.register_account_manager(
-        registering, name="Ada Lovelace", email=f"ada.{uuid.uuid4().hex[:8]}@example.com"
+        registering, RegisterAccountManager(name="Ada Lovelace", email=f"ada.{uuid.uuid4().hex[:8]}@example.com")
     ).id
     audits = [audit_as(Role.ACCOUNT_MANAGER, account_manager_id=ada, actor_id=ada_actor) for _ in range(3)]
     relationship = ledger.open_relationship(
         audits[0],
-        client_name="Northwind",
-        client_kind="corporate",
-        industry="technology",
-        tier="major",
-        account_manager_id=ada,
+        OpenRelationship(
+            client_name="Northwind",
+            client_kind="corporate",
+            industry="technology",
+            tier="major",
+            account_manager_id=ada,
+        ),
     ).id
     ledger.log_contact(
         audits[1],
         relationship,
-        occurred_at=datetime(2026, 5, 4, 11, 0, tzinfo=PLUS_TWO),
-        channel="call",
-        summary="Check-in",
+        LogContact(occurred_at=datetime(2026, 5, 4, 11, 0, tzinfo=PLUS_TWO), channel="call", summary="Check-in"),
     )
     gift = ledger.give_gift(
         audits[2],
         relationship,
-        recipient_name="Jane Roe",
-        recipient_employer="Acme Bank",
-        description="Pen",
-        given_on=date(2026, 5, 1),
-        category="general",
-        cost="20.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Jane Roe", employer="Acme Bank"),
+            description="Pen",
+            given_on=date(2026, 5, 1),
+            category="general",
+            cost="20.00",
+        ),
     )
     tiering = as_manager()
-    ledger.change_tier(tiering, relationship, tier="key")
+    ledger.change_tier(tiering, relationship, ChangeTier(tier="key"))
     projections.catch_up()
 
     positions = positions_by_version(ledger)

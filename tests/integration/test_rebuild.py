@@ -12,8 +12,8 @@ from pathlib import Path
 
 from infrastructure.bootstrap import build_ledger, build_projections, build_view_store
 from infrastructure.settings import Settings
+from infrastructure.sql import NEXT
 from projections.runner import Projections
-from projections.store import NEXT
 from scripts.seed import SeedPlan, seed_ledger
 from tests.conftest import LEDGER
 from tests.integration.projection_support import (

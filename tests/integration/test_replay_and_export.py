@@ -23,11 +23,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes.audit import CSV_COLUMNS
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure.bootstrap import System, build_ledger, build_system, build_view_store
 from infrastructure.integrity import seal_message
 from infrastructure.settings import Settings
+from projections.export import CSV_COLUMNS
 from projections.replay import ReplayTargetExists, replay
 from projections.runner import PROJECTIONS, Projections
 from scripts.seed import SeedPlan, seed_ledger
@@ -174,7 +175,8 @@ def exported(database_url: str, tmp_path: Path) -> Iterator[Exported]:
         # Written after the moment: no export as of it may hold these.
         for number in range(3):
             system.ledger.register_account_manager(
-                audit_as(Role.MANAGER), name=f"Late {number}", email=f"late.{uuid.uuid4().hex[:8]}@example.com"
+                audit_as(Role.MANAGER),
+                RegisterAccountManager(name=f"Late {number}", email=f"late.{uuid.uuid4().hex[:8]}@example.com"),
             )
         issued = system.tokens.issue(role=Role.AUDITOR, name=f"auditor-{uuid.uuid4().hex[:8]}")
         with TestClient(create_app(system)) as client:

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure.bootstrap import build_system
 from infrastructure.settings import Settings
@@ -21,7 +22,9 @@ def test_the_database_refuses_to_change_or_delete_a_seal(database_url: str, tmp_
         Settings(database_url=database_url, signing_key_path=str(tmp_path / "key.pem")), run_projections=False
     )
     try:
-        system.ledger.register_account_manager(audit_as(Role.MANAGER), name="Ann", email="ann@example.com")
+        system.ledger.register_account_manager(
+            audit_as(Role.MANAGER), RegisterAccountManager(name="Ann", email="ann@example.com")
+        )
         sealed = system.integrity.seal(load_signing_key(str(tmp_path / "key.pem")))
         assert sealed is not None
         if database_url.startswith("sqlite"):

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from domain.account_manager import Deactivated, Registered
 from domain.application import Ledger
+from domain.commands import RegisterAccountManager
 from domain.compliance_policy import POLICY_ID
 from domain.gift_recipient import GiftReceived, RecipientRegistered
 from domain.gift_rule import ZERO, counted_value, limit_in_force
@@ -79,7 +80,10 @@ def test_a_small_plan_writes_at_least_the_planned_events_and_what_the_summary_sa
     kinds = Counter(type(event) for event in written)
     assert kinds[Registered] == summary.managers == 3
     assert kinds[Opened] == summary.relationships == 10
-    assert kinds[GiftGiven] == kinds[GiftReceived] == summary.gifts_accepted > 0
+    assert kinds[GiftGiven] == summary.gifts_accepted > 0
+    # Each gift is received by its recipient and by everyone it is shared with.
+    shares = sum(len(event.shared_with) for event in written if isinstance(event, GiftGiven))
+    assert kinds[GiftReceived] == summary.gifts_accepted + shares
     assert kinds[ContractSigned] == summary.contracts_signed > 0
     assert kinds[DemoScheduled] == summary.demos_scheduled > 0
     assert kinds[AccountManagerAssigned] == summary.reassignments
@@ -120,12 +124,18 @@ def test_the_gift_limit_holds_for_every_recipient(database_url: str) -> None:
     with a_ledger(database_url) as ledger:
         policy = ledger.gift_policy()
 
-    # Each gift is counted as the rule values it, and recorded on both sides or not at all.
+    # Each gift is counted as the rule values it, and recorded on both sides (for everyone who shares it,
+    # each of them named) or not at all.
     given = {event.gift_id: event for event in written if isinstance(event, GiftGiven)}
     received = {event.gift_id: event for event in written if isinstance(event, GiftReceived)}
-    assert given.keys() == received.keys()
+    shares = {share.share_id: gift for gift in given.values() for share in gift.shared_with}
+    assert received.keys() == given.keys() | shares.keys()
     assert len(given) == summary.gifts_accepted
+    assert shares, "no gift was shared, so sharing was not put to the test"
+    for share_id, gift in shares.items():
+        assert received[share_id].counted_value == gift.counted_value
     for gift_id, gift in given.items():
+        assert gift.recipients_count == 1 + len(gift.shared_with)
         assert gift.counted_value == received[gift_id].counted_value
         assert gift.counted_value == counted_value(
             category=gift.category,
@@ -186,7 +196,8 @@ def test_the_same_seed_writes_the_same_history_into_two_fresh_ledgers(tmp_path: 
 def test_a_ledger_with_history_is_refused_and_nothing_is_written(database_url: str) -> None:
     with a_ledger(database_url) as ledger:
         ledger.register_account_manager(
-            audit_as(Role.MANAGER), name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com"
+            audit_as(Role.MANAGER),
+            RegisterAccountManager(name="Ann Lee", email=f"ann.{uuid.uuid4().hex[:6]}@example.com"),
         )
         position = ledger.recorder.max_notification_id()
 

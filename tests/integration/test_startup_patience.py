@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure.bootstrap import UNREACHABLE, System, build_system
 from infrastructure.settings import Settings
@@ -99,7 +100,9 @@ def test_a_process_started_while_the_database_is_away_waits_for_it_and_then_serv
     assert isinstance(system, System), system
     try:
         audit = audit_as(Role.MANAGER)
-        registered = system.ledger.register_account_manager(audit, name="Ada Byrne", email="ada@example.com")
+        registered = system.ledger.register_account_manager(
+            audit, RegisterAccountManager(name="Ada Byrne", email="ada@example.com")
+        )
         assert system.ledger.account_manager(registered.id).name == "Ada Byrne"
     finally:
         system.close()

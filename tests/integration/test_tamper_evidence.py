@@ -21,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from domain.commands import RegisterAccountManager
 from domain.values import Role
 from infrastructure import verification
 from infrastructure.bootstrap import build_ledger, build_view_store
@@ -63,7 +64,8 @@ def assert_intact(result: Verification, events: int, seals: int = 0) -> None:
 def register_someone(store: Store) -> int:
     """Stores one more event through the ledger; returns its position."""
     result = store.ledger.register_account_manager(
-        audit_as(Role.MANAGER), name="Late Arrival", email=f"late.{uuid.uuid4().hex[:8]}@example.com"
+        audit_as(Role.MANAGER),
+        RegisterAccountManager(name="Late Arrival", email=f"late.{uuid.uuid4().hex[:8]}@example.com"),
     )
     return result.position
 

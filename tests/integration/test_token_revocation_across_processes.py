@@ -12,12 +12,13 @@ from contextlib import contextmanager
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from domain.commands import DeactivateAccountManager, RegisterAccountManager
 from domain.errors import NotFound, RuleViolation
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import System, build_system, build_view_store
 from infrastructure.settings import Settings
+from infrastructure.sql import Cursor, ViewStore
 from infrastructure.tokens import FRESH_FOR, TOKENS, TokenRefused, TokenStore, token_hash
-from projections.store import Cursor, ViewStore
 
 MANAGER = Audit(principal=Principal(id="boss", role=Role.MANAGER), correlation_id="c-1")
 
@@ -96,13 +97,15 @@ def test_a_deactivation_by_another_process_stops_the_account_managers_token_with
     two_workers: tuple[System, System],
 ) -> None:
     serving, operator = two_workers
-    manager_id = operator.ledger.register_account_manager(MANAGER, name="Dee Part", email="dee@example.com").id
+    manager_id = operator.ledger.register_account_manager(
+        MANAGER, RegisterAccountManager(name="Dee Part", email="dee@example.com")
+    ).id
     token = operator.tokens.issue(
         role=Role.ACCOUNT_MANAGER, name=f"dee-{uuid.uuid4().hex[:8]}", account_manager_id=manager_id
     ).token
     assert serving.tokens.authenticate(token).account_manager_id == manager_id
 
-    operator.ledger.deactivate_account_manager(MANAGER, manager_id, reason="Left the firm")
+    operator.ledger.deactivate_account_manager(MANAGER, manager_id, DeactivateAccountManager(reason="Left the firm"))
     elapsed, refused = refused_after(serving.tokens, token, within=1.0)
 
     assert elapsed <= FRESH_FOR + 0.2

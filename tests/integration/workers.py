@@ -10,6 +10,7 @@ from multiprocessing.synchronize import Barrier, Lock
 from uuid import UUID
 
 from domain.application import Ledger
+from domain.commands import GiveGift, NamedRecipient
 from domain.errors import GiftLimitExceeded, VersionConflict
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger
@@ -66,12 +67,13 @@ def _give(ledger: Ledger, relationship_id: UUID, recipient_name: str, recipient_
         result = ledger.give_gift(
             audit,
             relationship_id,
-            recipient_name=recipient_name,
-            recipient_employer=recipient_employer,
-            description=f"Hamper number {number}",
-            given_on=date(2026, 5, 1),
-            category="general",
-            cost="100.00",
+            GiveGift(
+                recipient=NamedRecipient(name=recipient_name, employer=recipient_employer),
+                description=f"Hamper number {number}",
+                given_on=date(2026, 5, 1),
+                category="general",
+                cost="100.00",
+            ),
         )
     except GiftLimitExceeded as refused:
         return (REFUSED, str(refused.refusal.counted_this_year))

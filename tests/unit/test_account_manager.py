@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from domain.account_manager import AccountManager, CompensationPlan, CompensationPlanSet, QuotaSet, Registered
 from domain.application import Ledger
+from domain.commands import CompensationPlan as CompensationPlanCommand
+from domain.commands import DeactivateAccountManager, RegisterAccountManager, SetQuota
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.values import Audit, Role
 from tests.conftest import audit_as
@@ -37,7 +39,7 @@ def unique_email() -> str:
 
 
 def register(app: Ledger, audit: Audit, name: str = "Ann Lee") -> UUID:
-    return app.register_account_manager(audit, name=name, email=unique_email()).id
+    return app.register_account_manager(audit, RegisterAccountManager(name=name, email=unique_email())).id
 
 
 def history_length(app: Ledger, aggregate_id: UUID) -> int:
@@ -50,7 +52,7 @@ def history_length(app: Ledger, aggregate_id: UUID) -> int:
 def test_a_registered_account_manager_is_active_with_no_quotas_or_plans(manager: Audit) -> None:
     email = unique_email()
 
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=f"  {email} ")
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=f"  {email} "))
 
     assert (account_manager.name, account_manager.email) == ("Ann Lee", email)
     assert account_manager.active
@@ -63,25 +65,28 @@ def test_a_registered_account_manager_is_active_with_no_quotas_or_plans(manager:
 def test_an_account_manager_can_be_registered_under_a_given_id(manager: Audit) -> None:
     wanted = uuid4()
 
-    assert AccountManager.register(manager, name="Ann Lee", email=unique_email(), id=wanted).id == wanted
+    assert (
+        AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()), id=wanted).id
+        == wanted
+    )
 
 
 @pytest.mark.parametrize("email", ["ann", "ann@example", "@example.com", "ann lee@example.com", "ann@"])
 def test_an_account_manager_needs_a_real_email_address(manager: Audit, email: str) -> None:
     with pytest.raises(InvalidInput, match="email"):
-        AccountManager.register(manager, name="Ann Lee", email=email)
+        AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=email))
 
 
 def test_an_account_manager_needs_a_name(manager: Audit) -> None:
     with pytest.raises(InvalidInput, match="name"):
-        AccountManager.register(manager, name="", email=unique_email())
+        AccountManager.register(manager, RegisterAccountManager(name="", email=unique_email()))
 
 
 def test_a_quota_is_set_per_year(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
 
-    account_manager.set_quota(manager, year=2026, amount="1200000.00")
-    account_manager.set_quota(manager, year=2027, amount="1500000")
+    account_manager.set_quota(manager, 2026, SetQuota(amount="1200000.00"))
+    account_manager.set_quota(manager, 2027, SetQuota(amount="1500000"))
 
     assert account_manager.quota_for(2026) == Decimal("1200000.00")
     assert account_manager.quota_for(2027) == Decimal("1500000.00")
@@ -89,19 +94,19 @@ def test_a_quota_is_set_per_year(manager: Audit) -> None:
 
 
 def test_a_later_quota_for_the_same_year_replaces_the_earlier_one(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
 
-    account_manager.set_quota(manager, year=2026, amount="100000.00")
-    account_manager.set_quota(manager, year=2026, amount="80000.00")
+    account_manager.set_quota(manager, 2026, SetQuota(amount="100000.00"))
+    account_manager.set_quota(manager, 2026, SetQuota(amount="80000.00"))
 
     assert account_manager.quota_for(2026) == Decimal("80000.00")
     assert [type(event) for event in account_manager.collect_events()] == [Registered, QuotaSet, QuotaSet]
 
 
 def test_a_quota_of_zero_is_allowed(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
 
-    account_manager.set_quota(manager, year=2026, amount="0")
+    account_manager.set_quota(manager, 2026, SetQuota(amount="0"))
 
     assert account_manager.quota_for(2026) == Decimal("0.00")
 
@@ -113,20 +118,20 @@ def test_a_quota_of_zero_is_allowed(manager: Audit) -> None:
 def test_a_negative_float_or_fractional_cent_quota_or_an_impossible_year_is_refused(
     manager: Audit, year: int, amount: Any
 ) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
 
     with pytest.raises(InvalidInput):
-        account_manager.set_quota(manager, year=year, amount=amount)
+        account_manager.set_quota(manager, year, SetQuota(amount=amount))
 
     assert account_manager.version == 1
     assert account_manager.quotas == {}
 
 
 def test_a_compensation_plan_is_set_per_year(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
     plan = CompensationPlan.model_validate(PLAN)
 
-    account_manager.set_compensation_plan(manager, year=2026, plan=plan)
+    account_manager.set_compensation_plan(manager, 2026, plan)
 
     assert account_manager.plans == {2026: plan}
     assert account_manager.plans[2026].commission_rate == Decimal("0.05")
@@ -164,25 +169,25 @@ def test_a_plan_refuses_unknown_terms() -> None:
 
 
 def test_a_deactivated_account_manager_refuses_further_commands(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
-    account_manager.deactivate(manager, reason="left the firm")
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
+    account_manager.deactivate(manager, DeactivateAccountManager(reason="left the firm"))
 
     with pytest.raises(RuleViolation, match="deactivated"):
-        account_manager.set_quota(manager, year=2026, amount="1000.00")
+        account_manager.set_quota(manager, 2026, SetQuota(amount="1000.00"))
     with pytest.raises(RuleViolation, match="deactivated"):
-        account_manager.set_compensation_plan(manager, year=2026, plan=CompensationPlan.model_validate(PLAN))
+        account_manager.set_compensation_plan(manager, 2026, CompensationPlan.model_validate(PLAN))
     with pytest.raises(RuleViolation, match="deactivated"):
-        account_manager.deactivate(manager, reason="again")
+        account_manager.deactivate(manager, DeactivateAccountManager(reason="again"))
 
     assert not account_manager.active
     assert account_manager.version == 2
 
 
 def test_deactivation_needs_a_reason(manager: Audit) -> None:
-    account_manager = AccountManager.register(manager, name="Ann Lee", email=unique_email())
+    account_manager = AccountManager.register(manager, RegisterAccountManager(name="Ann Lee", email=unique_email()))
 
     with pytest.raises(InvalidInput, match="reason"):
-        account_manager.deactivate(manager, reason="")
+        account_manager.deactivate(manager, DeactivateAccountManager(reason=""))
 
     assert account_manager.active
 
@@ -193,8 +198,8 @@ def test_deactivation_needs_a_reason(manager: Audit) -> None:
 def test_quota_and_plan_set_through_the_ledger_are_stored(app: Ledger, manager: Audit) -> None:
     account_manager_id = register(app, manager)
 
-    app.set_quota(manager, account_manager_id, year=2026, amount="750000.00")
-    result = app.set_compensation_plan(manager, account_manager_id, year=2026, plan=PLAN)
+    app.set_quota(manager, account_manager_id, 2026, SetQuota(amount="750000.00"))
+    result = app.set_compensation_plan(manager, account_manager_id, 2026, CompensationPlanCommand.of(PLAN))
 
     stored = app.account_manager(account_manager_id)
     assert result.version == 3
@@ -206,7 +211,9 @@ def test_an_invalid_plan_given_to_the_ledger_is_refused_and_nothing_is_stored(ap
     account_manager_id = register(app, manager)
 
     with pytest.raises(InvalidInput, match="commission_rate"):
-        app.set_compensation_plan(manager, account_manager_id, year=2026, plan={**PLAN, "commission_rate": "2"})
+        app.set_compensation_plan(
+            manager, account_manager_id, 2026, CompensationPlanCommand.of({**PLAN, "commission_rate": "2"})
+        )
 
     assert history_length(app, account_manager_id) == 1
     assert app.account_manager(account_manager_id).plans == {}
@@ -214,10 +221,10 @@ def test_an_invalid_plan_given_to_the_ledger_is_refused_and_nothing_is_stored(ap
 
 def test_a_deactivated_account_manager_refuses_a_quota_through_the_ledger(app: Ledger, manager: Audit) -> None:
     account_manager_id = register(app, manager)
-    app.deactivate_account_manager(manager, account_manager_id, reason="retired")
+    app.deactivate_account_manager(manager, account_manager_id, DeactivateAccountManager(reason="retired"))
 
     with pytest.raises(RuleViolation, match="deactivated"):
-        app.set_quota(manager, account_manager_id, year=2026, amount="1000.00")
+        app.set_quota(manager, account_manager_id, 2026, SetQuota(amount="1000.00"))
 
     assert history_length(app, account_manager_id) == 2
     assert not app.account_manager(account_manager_id).active
@@ -227,11 +234,11 @@ def test_an_admin_may_manage_account_managers_too(app: Ledger) -> None:
     admin = audit_as(Role.ADMIN)
 
     account_manager_id = register(app, admin)
-    app.set_quota(admin, account_manager_id, year=2026, amount="1.00")
+    app.set_quota(admin, account_manager_id, 2026, SetQuota(amount="1.00"))
 
     assert app.account_manager(account_manager_id).quota_for(2026) == Decimal("1.00")
 
 
 def test_a_quota_for_an_unknown_account_manager_is_not_found(app: Ledger, manager: Audit) -> None:
     with pytest.raises(NotFound, match="account manager"):
-        app.set_quota(manager, uuid4(), year=2026, amount="1000.00")
+        app.set_quota(manager, uuid4(), 2026, SetQuota(amount="1000.00"))

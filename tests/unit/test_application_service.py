@@ -10,6 +10,23 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import CommandResult, Ledger
+from domain.commands import (
+    ChangeCadence,
+    ChangeTier,
+    CloseRelationship,
+    CorrectEntry,
+    GiveGift,
+    IntroduceProduct,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    RegisterAccountManager,
+    ScheduleDemo,
+    SetQuota,
+    SignContract,
+    TerminateContract,
+)
 from domain.errors import InvalidInput, NotFound, PreconditionFailed
 from domain.relationship import ContactLogged, ContractSigned, ContractTerminated, GiftGiven, Opened
 from domain.values import Audit, Role, Tier
@@ -47,17 +64,19 @@ def app() -> Iterator[Ledger]:
 
 def register(app: Ledger, audit: Audit) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    return app.register_account_manager(audit, name="Ann Lee", email=email).id
+    return app.register_account_manager(audit, RegisterAccountManager(name="Ann Lee", email=email)).id
 
 
 def open_relationship(app: Ledger, audit: Audit, account_manager_id: UUID) -> UUID:
     return app.open_relationship(
         audit,
-        client_name=f"Client {uuid4().hex[:8]}",
-        client_kind="individual",
-        industry="technology",
-        tier="standard",
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name=f"Client {uuid4().hex[:8]}",
+            client_kind="individual",
+            industry="technology",
+            tier="standard",
+            account_manager_id=account_manager_id,
+        ),
     ).id
 
 
@@ -72,17 +91,19 @@ def relationship_id(app: Ledger, manager: Audit) -> UUID:
 def test_each_command_returns_the_aggregate_its_new_version_and_the_global_position(
     app: Ledger, manager: Audit
 ) -> None:
-    registered = app.register_account_manager(manager, name="Ann Lee", email="ann@example.com")
+    registered = app.register_account_manager(manager, RegisterAccountManager(name="Ann Lee", email="ann@example.com"))
     opened = app.open_relationship(
         manager,
-        client_name="Initech",
-        client_kind="corporate",
-        industry="technology",
-        tier="key",
-        account_manager_id=registered.id,
+        OpenRelationship(
+            client_name="Initech",
+            client_kind="corporate",
+            industry="technology",
+            tier="key",
+            account_manager_id=registered.id,
+        ),
     )
-    contacted = app.log_contact(manager, opened.id, occurred_at=T0, channel="call", summary="Hello")
-    quota = app.set_quota(manager, registered.id, year=2026, amount="1000.00")
+    contacted = app.log_contact(manager, opened.id, LogContact(occurred_at=T0, channel="call", summary="Hello"))
+    quota = app.set_quota(manager, registered.id, 2026, SetQuota(amount="1000.00"))
 
     assert registered == CommandResult(id=registered.id, version=1, position=1)
     assert opened == CommandResult(id=opened.id, version=1, position=2)
@@ -99,12 +120,13 @@ def test_a_gift_returns_the_position_of_the_last_of_the_events_it_stored(
     result = app.give_gift(
         manager,
         relationship_id,
-        recipient_name="Bob Smith",
-        recipient_employer="Acme",
-        description="Wine",
-        given_on=date(2026, 5, 1),
-        category="general",
-        cost="50.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Bob Smith", employer="Acme"),
+            description="Wine",
+            given_on=date(2026, 5, 1),
+            category="general",
+            cost="50.00",
+        ),
     )
 
     assert (result.id, result.version, result.position) == (relationship_id, 2, 8)
@@ -117,13 +139,14 @@ def test_a_demo_and_a_contract_return_the_id_they_were_given(
     demo = app.schedule_demo(
         manager,
         relationship_id,
-        product="Analytics",
-        scheduled_for=T0,
-        location="HQ",
-        staff=[{"name": "Dee", "role": "technical"}],
+        ScheduleDemo(
+            product="Analytics", scheduled_for=T0, location="HQ", staff=[{"name": "Dee", "role": "technical"}]
+        ),
     )
     contract = app.propose_contract(
-        manager, relationship_id, title="Pilot", value="900.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)
+        manager,
+        relationship_id,
+        ProposeContract(title="Pilot", value="900.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)),
     )
 
     relationship = app.relationship(relationship_id)
@@ -145,9 +168,11 @@ def test_every_stored_event_carries_who_recorded_it_when_and_under_which_request
     clock.set(T0 + timedelta(minutes=1))
     relationship_id = open_relationship(app, owner, account_manager_id)
     clock.set(T0 + timedelta(minutes=2))
-    app.change_tier(manager, relationship_id, tier="key")
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
     clock.set(T0 + timedelta(minutes=3))
-    app.log_contact(admin, relationship_id, occurred_at=T0 - timedelta(days=2), channel="visit", summary="Tour")
+    app.log_contact(
+        admin, relationship_id, LogContact(occurred_at=T0 - timedelta(days=2), channel="visit", summary="Tour")
+    )
 
     events = list(app.history(relationship_id))
     assert [(e.actor_id, e.actor_role, e.correlation_id) for e in events] == [
@@ -164,21 +189,26 @@ def test_events_say_when_they_happened_in_business_terms_where_that_differs(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     contacted_at = datetime(2026, 4, 28, 16, 30, tzinfo=timezone(timedelta(hours=-4)))
-    app.log_contact(manager, relationship_id, occurred_at=contacted_at, channel="call", summary="Call")
+    app.log_contact(manager, relationship_id, LogContact(occurred_at=contacted_at, channel="call", summary="Call"))
     contract_id = app.propose_contract(
-        manager, relationship_id, title="Pilot", value="900.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)
+        manager,
+        relationship_id,
+        ProposeContract(title="Pilot", value="900.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)),
     ).contract_id
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 4, 30))
-    app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 8, 15), reason="Ended early")
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 4, 30)))
+    app.terminate_contract(
+        manager, relationship_id, contract_id, TerminateContract(on=date(2026, 8, 15), reason="Ended early")
+    )
     app.give_gift(
         manager,
         relationship_id,
-        recipient_name="Bob Smith",
-        recipient_employer="Acme",
-        description="Wine",
-        given_on=date(2026, 4, 21),
-        category="general",
-        cost="50.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Bob Smith", employer="Acme"),
+            description="Wine",
+            given_on=date(2026, 4, 21),
+            category="general",
+            cost="50.00",
+        ),
     )
 
     business_times = {type(e): e.business_time for e in app.history(relationship_id)}
@@ -195,16 +225,16 @@ def test_recorded_times_never_go_backwards_even_when_the_server_clock_does(
     relationship_id = open_relationship(app, manager, register(app, manager))
 
     clock.set(T0 - timedelta(hours=1))
-    app.change_tier(manager, relationship_id, tier="major")
+    app.change_tier(manager, relationship_id, ChangeTier(tier="major"))
     clock.set(T0 + timedelta(hours=1))
-    app.change_tier(manager, relationship_id, tier="key")
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
 
     assert [e.recorded_at for e in app.history(relationship_id)] == [T0, T0, T0 + timedelta(hours=1)]
 
 
 def test_history_lists_every_event_oldest_first(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    app.change_tier(manager, relationship_id, tier="key")
-    app.change_cadence(manager, relationship_id, days=5)
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
+    app.change_cadence(manager, relationship_id, ChangeCadence(days=5))
 
     events = list(app.history(relationship_id))
 
@@ -220,20 +250,28 @@ def test_a_relationship_read_through_its_snapshot_equals_its_replay_from_every_e
     demo_id = app.schedule_demo(
         manager,
         relationship_id,
-        product="Analytics",
-        scheduled_for=datetime(2026, 6, 1, 10, 0, tzinfo=offset),
-        location="HQ",
-        staff=[{"name": "Dee", "role": "design"}],
+        ScheduleDemo(
+            product="Analytics",
+            scheduled_for=datetime(2026, 6, 1, 10, 0, tzinfo=offset),
+            location="HQ",
+            staff=[{"name": "Dee", "role": "design"}],
+        ),
     ).demo_id
     contract_id = app.propose_contract(
-        manager, relationship_id, title="Pilot", value="900.50", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)
+        manager,
+        relationship_id,
+        ProposeContract(title="Pilot", value="900.50", starts_on=date(2026, 6, 1), ends_on=date(2026, 9, 1)),
     ).contract_id
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 6, 2))
-    app.introduce_product(manager, relationship_id, product="Hosting", occurred_at=T0, outcome="declined")
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 6, 2)))
+    app.introduce_product(
+        manager, relationship_id, IntroduceProduct(product="Hosting", occurred_at=T0, outcome="declined")
+    )
     # Enough contacts to pass the snapshotting interval of 100 events.
     for hour in range(100):
         app.log_contact(
-            manager, relationship_id, occurred_at=T0 + timedelta(hours=hour), channel="email", summary=f"Note {hour}"
+            manager,
+            relationship_id,
+            LogContact(occurred_at=T0 + timedelta(hours=hour), channel="email", summary=f"Note {hour}"),
         )
     assert app.snapshots is not None
     assert [snapshot.originator_version for snapshot in app.snapshots.get(relationship_id)] == [100]
@@ -254,7 +292,7 @@ def test_a_relationship_read_through_its_snapshot_equals_its_replay_from_every_e
 
 
 def test_a_command_at_the_expected_version_is_stored(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    result = app.change_tier(manager, relationship_id, tier="key", expected_version=1)
+    result = app.change_tier(manager, relationship_id, ChangeTier(tier="key"), expected_version=1)
 
     assert result.version == 2
 
@@ -262,10 +300,10 @@ def test_a_command_at_the_expected_version_is_stored(app: Ledger, manager: Audit
 def test_a_command_at_a_stale_version_is_refused_and_nothing_is_stored(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
-    app.change_tier(manager, relationship_id, tier="key")
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
 
     with pytest.raises(PreconditionFailed) as caught:
-        app.change_cadence(manager, relationship_id, days=3, expected_version=1)
+        app.change_cadence(manager, relationship_id, ChangeCadence(days=3), expected_version=1)
 
     assert caught.value.details() == {"expected_version": 1, "current_version": 2}
     assert caught.value.code == "precondition_failed"
@@ -277,27 +315,31 @@ def test_a_gift_correction_or_quota_at_a_stale_version_is_refused(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     account_manager_id = app.relationship(relationship_id).account_manager_id
-    app.set_quota(manager, account_manager_id, year=2026, amount="10.00")
+    app.set_quota(manager, account_manager_id, 2026, SetQuota(amount="10.00"))
     before = app.recorder.max_notification_id()
 
     with pytest.raises(PreconditionFailed):
         app.give_gift(
             manager,
             relationship_id,
-            recipient_name="Bob Smith",
-            recipient_employer="Acme",
-            description="Wine",
-            given_on=date(2026, 5, 1),
-            category="general",
-            cost="50.00",
+            GiveGift(
+                recipient=NamedRecipient(name="Bob Smith", employer="Acme"),
+                description="Wine",
+                given_on=date(2026, 5, 1),
+                category="general",
+                cost="50.00",
+            ),
             expected_version=2,
         )
     with pytest.raises(PreconditionFailed):
         app.correct_entry(
-            manager, relationship_id, corrects_version=1, reason="x", changes={"client_name": "Y"}, expected_version=0
+            manager,
+            relationship_id,
+            CorrectEntry(corrects_version=1, reason="x", changes={"client_name": "Y"}),
+            expected_version=0,
         )
     with pytest.raises(PreconditionFailed):
-        app.set_quota(manager, account_manager_id, year=2027, amount="20.00", expected_version=1)
+        app.set_quota(manager, account_manager_id, 2027, SetQuota(amount="20.00"), expected_version=1)
 
     assert app.recorder.max_notification_id() == before
 
@@ -309,9 +351,9 @@ def test_commands_and_reads_on_an_unknown_relationship_are_not_found(app: Ledger
     unknown = uuid4()
 
     with pytest.raises(NotFound, match=str(unknown)) as caught:
-        app.log_contact(manager, unknown, occurred_at=T0, channel="call", summary="x")
+        app.log_contact(manager, unknown, LogContact(occurred_at=T0, channel="call", summary="x"))
     with pytest.raises(NotFound):
-        app.close_relationship(manager, unknown, reason="x")
+        app.close_relationship(manager, unknown, CloseRelationship(reason="x"))
     with pytest.raises(NotFound):
         app.relationship(unknown)
     with pytest.raises(NotFound):
@@ -327,11 +369,13 @@ def test_an_unknown_account_manager_or_recipient_is_not_found(app: Ledger, manag
     with pytest.raises(NotFound, match="account manager"):
         app.open_relationship(
             manager,
-            client_name="Initech",
-            client_kind="corporate",
-            industry="technology",
-            tier="key",
-            account_manager_id=uuid4(),
+            OpenRelationship(
+                client_name="Initech",
+                client_kind="corporate",
+                industry="technology",
+                tier="key",
+                account_manager_id=uuid4(),
+            ),
         )
     with pytest.raises(NotFound):
         app.account_manager(uuid4())
@@ -347,7 +391,7 @@ def test_an_id_of_another_kind_of_aggregate_is_not_found(app: Ledger, manager: A
     with pytest.raises(NotFound, match="account manager"):
         app.account_manager(relationship_id)
     with pytest.raises(NotFound):
-        app.change_tier(manager, account_manager_id, tier="key")
+        app.change_tier(manager, account_manager_id, ChangeTier(tier="key"))
 
 
 # -- time travel -------------------------------------------------------------
@@ -358,9 +402,9 @@ def three_versions(app: Ledger, manager: Audit, clock: Clock) -> UUID:
     """A relationship opened at T0, made key at T0+1h, and contacted at T0+2h."""
     relationship_id = open_relationship(app, manager, register(app, manager))
     clock.set(T0 + timedelta(hours=1))
-    app.change_tier(manager, relationship_id, tier="key")
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
     clock.set(T0 + timedelta(hours=2))
-    app.log_contact(manager, relationship_id, occurred_at=T0, channel="call", summary="x")
+    app.log_contact(manager, relationship_id, LogContact(occurred_at=T0, channel="call", summary="x"))
     return relationship_id
 
 

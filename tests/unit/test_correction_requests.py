@@ -11,6 +11,19 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import Ledger
+from domain.commands import (
+    ApproveCorrection,
+    AssignAccountManager,
+    CloseRelationship,
+    CorrectEntry,
+    OpenRelationship,
+    ProposeContract,
+    RegisterAccountManager,
+    RejectCorrection,
+    ReopenRelationship,
+    SignContract,
+    TerminateContract,
+)
 from domain.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from domain.model import LedgerSnapshot
 from domain.relationship import (
@@ -36,7 +49,7 @@ def app() -> Iterator[Ledger]:
 
 def register(app: Ledger, manager: Audit) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    return app.register_account_manager(manager, name=f"Manager {email[:13]}", email=email).id
+    return app.register_account_manager(manager, RegisterAccountManager(name=f"Manager {email[:13]}", email=email)).id
 
 
 def as_account_manager(account_manager_id: UUID) -> Audit:
@@ -51,22 +64,21 @@ class Desk:
         self.own = as_account_manager(self.account_manager_id)
         self.relationship_id = app.open_relationship(
             manager,
-            client_name=f"Client {uuid4().hex[:8]}",
-            client_kind="corporate",
-            industry="financial_services",
-            tier="major",
-            account_manager_id=self.account_manager_id,
+            OpenRelationship(
+                client_name=f"Client {uuid4().hex[:8]}",
+                client_kind="corporate",
+                industry="financial_services",
+                tier="major",
+                account_manager_id=self.account_manager_id,
+            ),
         ).id
         self.contract_id = app.propose_contract(
             self.own,
             self.relationship_id,
-            title="Retainer",
-            value="1200.00",
-            starts_on=date(2026, 6, 1),
-            ends_on=date(2027, 5, 31),
+            ProposeContract(title="Retainer", value="1200.00", starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31)),
         ).contract_id
         self.signed_version = app.sign_contract(
-            self.own, self.relationship_id, self.contract_id, signed_on=SIGNED_ON
+            self.own, self.relationship_id, self.contract_id, SignContract(signed_on=SIGNED_ON)
         ).version
 
 
@@ -94,7 +106,9 @@ def contract_terms(app: Ledger, desk: Desk) -> tuple[Decimal, date | None]:
 
 def request_value(app: Ledger, desk: Desk, value: str = "9000000.00") -> UUID:
     result = app.correct_entry(
-        desk.own, desk.relationship_id, corrects_version=desk.signed_version, reason="Typo", changes={"value": value}
+        desk.own,
+        desk.relationship_id,
+        CorrectEntry(corrects_version=desk.signed_version, reason="Typo", changes={"value": value}),
     )
     assert result.request_id is not None
     return result.request_id
@@ -104,9 +118,7 @@ def test_an_account_managers_correction_of_a_signed_contracts_value_is_only_a_re
     result = app.correct_entry(
         desk.own,
         desk.relationship_id,
-        corrects_version=desk.signed_version,
-        reason="Typo in the value",
-        changes={"value": "9000000.00"},
+        CorrectEntry(corrects_version=desk.signed_version, reason="Typo in the value", changes={"value": "9000000.00"}),
     )
 
     assert result.request_id is not None
@@ -128,9 +140,9 @@ def test_an_account_managers_correction_of_a_signing_date_is_only_a_request(app:
     result = app.correct_entry(
         desk.own,
         desk.relationship_id,
-        corrects_version=desk.signed_version,
-        reason="Signed the year before",
-        changes={"signed_on": "2025-12-30"},
+        CorrectEntry(
+            corrects_version=desk.signed_version, reason="Signed the year before", changes={"signed_on": "2025-12-30"}
+        ),
     )
 
     assert result.request_id is not None
@@ -142,18 +154,15 @@ def test_an_account_managers_correction_that_moves_no_pay_applies_at_once(app: L
     proposed = app.propose_contract(
         desk.own,
         desk.relationship_id,
-        title="Extension",
-        value="500.00",
-        starts_on=date(2026, 6, 1),
-        ends_on=date(2027, 5, 31),
+        ProposeContract(title="Extension", value="500.00", starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31)),
     )
 
     result = app.correct_entry(
         desk.own,
         desk.relationship_id,
-        corrects_version=proposed.version,
-        reason="Typo",
-        changes={"value": "550.00", "title": "Extension 2026"},
+        CorrectEntry(
+            corrects_version=proposed.version, reason="Typo", changes={"value": "550.00", "title": "Extension 2026"}
+        ),
     )
 
     assert result.request_id is None
@@ -165,7 +174,9 @@ def test_a_managers_correction_of_a_signing_applies_at_once_and_says_who_made_it
     app: Ledger, manager: Audit, desk: Desk
 ) -> None:
     result = app.correct_entry(
-        manager, desk.relationship_id, corrects_version=desk.signed_version, reason="Typo", changes={"value": "1100.00"}
+        manager,
+        desk.relationship_id,
+        CorrectEntry(corrects_version=desk.signed_version, reason="Typo", changes={"value": "1100.00"}),
     )
 
     assert result.request_id is None
@@ -180,7 +191,9 @@ def test_an_approved_request_applies_the_correction_after_the_approval(app: Ledg
     request_id = request_value(app, desk, "1500.00")
     approver = audit_as(role)
 
-    result = app.approve_correction(approver, desk.relationship_id, request_id, reason="Checked the contract")
+    result = app.approve_correction(
+        approver, desk.relationship_id, request_id, ApproveCorrection(reason="Checked the contract")
+    )
 
     assert contract_terms(app, desk) == (Decimal("1500.00"), SIGNED_ON)
     approved, corrected = list(app.history(desk.relationship_id))[-2:]
@@ -205,7 +218,7 @@ def test_an_approved_request_applies_the_correction_after_the_approval(app: Ledg
 def test_a_rejected_request_changes_nothing(app: Ledger, manager: Audit, desk: Desk) -> None:
     request_id = request_value(app, desk)
 
-    app.reject_correction(manager, desk.relationship_id, request_id, reason="The contract says 1200")
+    app.reject_correction(manager, desk.relationship_id, request_id, RejectCorrection(reason="The contract says 1200"))
 
     assert contract_terms(app, desk) == (Decimal("1200.00"), SIGNED_ON)
     rejected = list(app.history(desk.relationship_id))[-1]
@@ -218,15 +231,20 @@ def test_a_rejected_request_changes_nothing(app: Ledger, manager: Audit, desk: D
 def test_a_request_is_decided_once(app: Ledger, manager: Audit, desk: Desk) -> None:
     approved = request_value(app, desk, "1500.00")
     rejected = request_value(app, desk, "1600.00")
-    app.approve_correction(manager, desk.relationship_id, approved)
-    app.reject_correction(manager, desk.relationship_id, rejected, reason="No")
+    app.approve_correction(manager, desk.relationship_id, approved, ApproveCorrection())
+    app.reject_correction(manager, desk.relationship_id, rejected, RejectCorrection(reason="No"))
 
     for request_id in (approved, rejected):
-        refuses(RuleViolation, app, partial(app.approve_correction, manager, desk.relationship_id, request_id), "once")
         refuses(
             RuleViolation,
             app,
-            partial(app.reject_correction, manager, desk.relationship_id, request_id, reason="No"),
+            partial(app.approve_correction, manager, desk.relationship_id, request_id, ApproveCorrection()),
+            "once",
+        )
+        refuses(
+            RuleViolation,
+            app,
+            partial(app.reject_correction, manager, desk.relationship_id, request_id, RejectCorrection(reason="No")),
             "once",
         )
     assert contract_terms(app, desk) == (Decimal("1500.00"), SIGNED_ON)
@@ -237,11 +255,16 @@ def test_approving_a_request_whose_signing_was_corrected_since_is_refused(
 ) -> None:
     request_id = request_value(app, desk, "1500.00")
     app.correct_entry(
-        manager, desk.relationship_id, corrects_version=desk.signed_version, reason="Fix", changes={"value": "1300.00"}
+        manager,
+        desk.relationship_id,
+        CorrectEntry(corrects_version=desk.signed_version, reason="Fix", changes={"value": "1300.00"}),
     )
 
     refuses(
-        RuleViolation, app, lambda: app.approve_correction(manager, desk.relationship_id, request_id), "corrected again"
+        RuleViolation,
+        app,
+        lambda: app.approve_correction(manager, desk.relationship_id, request_id, ApproveCorrection()),
+        "corrected again",
     )
     assert contract_terms(app, desk) == (Decimal("1300.00"), SIGNED_ON)
 
@@ -250,17 +273,26 @@ def test_approving_a_request_whose_contract_was_terminated_since_is_refused(
     app: Ledger, manager: Audit, desk: Desk
 ) -> None:
     request_id = request_value(app, desk, "1500.00")
-    app.terminate_contract(manager, desk.relationship_id, desk.contract_id, on=date(2026, 8, 1), reason="Ended")
+    app.terminate_contract(
+        manager, desk.relationship_id, desk.contract_id, TerminateContract(on=date(2026, 8, 1), reason="Ended")
+    )
 
-    refuses(RuleViolation, app, lambda: app.approve_correction(manager, desk.relationship_id, request_id), "terminated")
-    app.reject_correction(manager, desk.relationship_id, request_id, reason="Terminated meanwhile")
+    refuses(
+        RuleViolation,
+        app,
+        lambda: app.approve_correction(manager, desk.relationship_id, request_id, ApproveCorrection()),
+        "terminated",
+    )
+    app.reject_correction(manager, desk.relationship_id, request_id, RejectCorrection(reason="Terminated meanwhile"))
 
 
 def test_an_account_manager_cannot_ask_to_correct_a_signing_credited_to_another_manager(
     app: Ledger, manager: Audit, desk: Desk
 ) -> None:
     successor = register(app, manager)
-    app.assign_account_manager(manager, desk.relationship_id, account_manager_id=successor, reason="Cover")
+    app.assign_account_manager(
+        manager, desk.relationship_id, AssignAccountManager(account_manager_id=successor, reason="Cover")
+    )
 
     for changes in ({"value": "1.00"}, {"value": "9000000.00"}, {"signed_on": "2026-01-02"}):
         refuses(
@@ -270,9 +302,7 @@ def test_an_account_manager_cannot_ask_to_correct_a_signing_credited_to_another_
                 app.correct_entry,
                 as_account_manager(successor),
                 desk.relationship_id,
-                corrects_version=desk.signed_version,
-                reason="Mine now",
-                changes=changes,
+                CorrectEntry(corrects_version=desk.signed_version, reason="Mine now", changes=changes),
             ),
             "credited to another",
         )
@@ -283,10 +313,14 @@ def test_a_manager_may_correct_a_signing_credited_to_a_manager_no_longer_assigne
     app: Ledger, manager: Audit, desk: Desk
 ) -> None:
     successor = register(app, manager)
-    app.assign_account_manager(manager, desk.relationship_id, account_manager_id=successor, reason="Cover")
+    app.assign_account_manager(
+        manager, desk.relationship_id, AssignAccountManager(account_manager_id=successor, reason="Cover")
+    )
 
     result = app.correct_entry(
-        manager, desk.relationship_id, corrects_version=desk.signed_version, reason="Typo", changes={"value": "1250.00"}
+        manager,
+        desk.relationship_id,
+        CorrectEntry(corrects_version=desk.signed_version, reason="Typo", changes={"value": "1250.00"}),
     )
 
     assert result.request_id is None
@@ -305,9 +339,11 @@ def test_no_correction_moves_the_credit_of_a_signing(app: Ledger, manager: Audit
         lambda: app.correct_entry(
             audit,
             desk.relationship_id,
-            corrects_version=desk.signed_version,
-            reason="Give it to the other",
-            changes={"credited_account_manager_id": str(other)},
+            CorrectEntry(
+                corrects_version=desk.signed_version,
+                reason="Give it to the other",
+                changes={"credited_account_manager_id": str(other)},
+            ),
         ),
         "credit",
     )
@@ -319,14 +355,26 @@ def test_no_correction_moves_the_credit_of_a_signing(app: Ledger, manager: Audit
 def test_only_managers_and_admins_decide_requests(app: Ledger, manager: Audit, desk: Desk, role: Role) -> None:
     request_id = request_value(app, desk)
     for audit in (desk.own, audit_as(role)):
-        refuses(Forbidden, app, partial(app.approve_correction, audit, desk.relationship_id, request_id))
-        refuses(Forbidden, app, partial(app.reject_correction, audit, desk.relationship_id, request_id, reason="No"))
+        refuses(
+            Forbidden,
+            app,
+            partial(app.approve_correction, audit, desk.relationship_id, request_id, ApproveCorrection()),
+        )
+        refuses(
+            Forbidden,
+            app,
+            partial(app.reject_correction, audit, desk.relationship_id, request_id, RejectCorrection(reason="No")),
+        )
     assert contract_terms(app, desk) == (Decimal("1200.00"), SIGNED_ON)
 
 
 def test_an_unknown_request_is_not_found(app: Ledger, manager: Audit, desk: Desk) -> None:
-    refuses(NotFound, app, lambda: app.approve_correction(manager, desk.relationship_id, uuid4()))
-    refuses(NotFound, app, lambda: app.reject_correction(manager, desk.relationship_id, uuid4(), reason="No"))
+    refuses(NotFound, app, lambda: app.approve_correction(manager, desk.relationship_id, uuid4(), ApproveCorrection()))
+    refuses(
+        NotFound,
+        app,
+        lambda: app.reject_correction(manager, desk.relationship_id, uuid4(), RejectCorrection(reason="No")),
+    )
 
 
 def test_a_request_is_validated_like_a_correction(app: Ledger, desk: Desk) -> None:
@@ -336,9 +384,7 @@ def test_a_request_is_validated_like_a_correction(app: Ledger, desk: Desk) -> No
         lambda: app.correct_entry(
             desk.own,
             desk.relationship_id,
-            corrects_version=desk.signed_version,
-            reason="Typo",
-            changes={"value": "-5.00"},
+            CorrectEntry(corrects_version=desk.signed_version, reason="Typo", changes={"value": "-5.00"}),
         ),
     )
 
@@ -347,11 +393,16 @@ def test_requests_on_a_closed_relationship_are_decided_only_once_it_is_reopened(
     app: Ledger, manager: Audit, desk: Desk
 ) -> None:
     request_id = request_value(app, desk, "1500.00")
-    app.close_relationship(manager, desk.relationship_id, reason="Paused")
+    app.close_relationship(manager, desk.relationship_id, CloseRelationship(reason="Paused"))
 
-    refuses(RuleViolation, app, lambda: app.approve_correction(manager, desk.relationship_id, request_id), "closed")
-    app.reopen_relationship(manager, desk.relationship_id, reason="Back")
-    app.approve_correction(manager, desk.relationship_id, request_id)
+    refuses(
+        RuleViolation,
+        app,
+        lambda: app.approve_correction(manager, desk.relationship_id, request_id, ApproveCorrection()),
+        "closed",
+    )
+    app.reopen_relationship(manager, desk.relationship_id, ReopenRelationship(reason="Back"))
+    app.approve_correction(manager, desk.relationship_id, request_id, ApproveCorrection())
 
     assert contract_terms(app, desk) == (Decimal("1500.00"), SIGNED_ON)
 
@@ -359,7 +410,7 @@ def test_requests_on_a_closed_relationship_are_decided_only_once_it_is_reopened(
 def test_a_snapshot_keeps_the_requests_and_their_decisions(app: Ledger, manager: Audit, desk: Desk) -> None:
     decided = request_value(app, desk, "1500.00")
     request_value(app, desk, "1600.00")
-    app.reject_correction(manager, desk.relationship_id, decided, reason="No")
+    app.reject_correction(manager, desk.relationship_id, decided, RejectCorrection(reason="No"))
     relationship = app.relationship(desk.relationship_id)
 
     restored = LedgerSnapshot.take(relationship).mutate(None)

@@ -11,6 +11,13 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import GiftResult, Ledger
+from domain.commands import (
+    GiveGift,
+    OpenRelationship,
+    RegisterAccountManager,
+    ScheduleGiftLimit,
+    SetLimitYear,
+)
 from domain.compliance_policy import POLICY_ID, CompliancePolicy
 from domain.errors import GiftLimitExceeded, InvalidInput, NotFound, PreconditionFailed, RuleViolation
 from domain.gift_recipient import GiftReceived, GiftRecipient
@@ -51,14 +58,16 @@ def employer() -> str:
 
 def open_relationship(app: Ledger, audit: Audit) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    account_manager_id = app.register_account_manager(audit, name="Ann Lee", email=email).id
+    account_manager_id = app.register_account_manager(audit, RegisterAccountManager(name="Ann Lee", email=email)).id
     return app.open_relationship(
         audit,
-        client_name=f"Client {uuid4().hex[:8]}",
-        client_kind="corporate",
-        industry="financial_services",
-        tier="major",
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name=f"Client {uuid4().hex[:8]}",
+            client_kind="corporate",
+            industry="financial_services",
+            tier="major",
+            account_manager_id=account_manager_id,
+        ),
     ).id
 
 
@@ -82,13 +91,15 @@ def give(
     return app.give_gift(
         audit,
         relationship_id,
-        recipient_name=to,
-        recipient_employer=at,
-        description=f"Gift {uuid4().hex[:6]}",
-        given_on=on,
-        category=category,
-        cost=cost,
-        **more,
+        GiveGift(
+            # A dict, not a NamedRecipient: a malformed name is refused by the command, as InvalidInput.
+            recipient={"name": to, "employer": at},
+            description=f"Gift {uuid4().hex[:6]}",
+            given_on=on,
+            category=category,
+            cost=cost,
+            **more,
+        ),
     )
 
 
@@ -198,9 +209,15 @@ def test_a_scheduled_limit_joins_the_schedule_in_date_order_and_replaces_one_on_
 ) -> None:
     policy = CompliancePolicy.establish(compliance)
 
-    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="75.00", today=date(2026, 1, 1))
-    policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00", today=date(2026, 1, 1))
-    policy.schedule_limit(compliance, effective_from=date(2026, 9, 1), amount="80.00", today=date(2026, 1, 1))
+    policy.schedule_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 9, 1), amount="75.00"), today=date(2026, 1, 1)
+    )
+    policy.schedule_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 6, 1), amount="50.00"), today=date(2026, 1, 1)
+    )
+    policy.schedule_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 9, 1), amount="80.00"), today=date(2026, 1, 1)
+    )
 
     assert policy.limit_schedule == [
         *FINRA_SCHEDULE,
@@ -214,20 +231,31 @@ def test_a_scheduled_limit_must_be_a_positive_exact_amount(compliance: Audit, am
     policy = CompliancePolicy.establish(compliance)
 
     with pytest.raises(InvalidInput, match="amount"):
-        policy.schedule_limit(compliance, effective_from=date(2026, 6, 1), amount=amount, today=date(2026, 1, 1))
+        policy.schedule_limit(
+            compliance, ScheduleGiftLimit(effective_from=date(2026, 6, 1), amount=amount), today=date(2026, 1, 1)
+        )
 
     assert policy.version == 1
 
 
 @pytest.mark.parametrize(
-    ("kind", "start_month"),
-    [("fiscal", None), ("calendar", 4), ("rolling_12_months", 1), ("fiscal", 13), ("lunar", None)],
+    ("kind", "start_month", "field"),
+    [
+        ("fiscal", None, "limit_year"),
+        ("calendar", 4, "limit_year"),
+        ("rolling_12_months", 1, "limit_year"),
+        # An unknown kind or month is refused by the command itself, before the policy sees it.
+        ("fiscal", 13, "start_month"),
+        ("lunar", None, "kind"),
+    ],
 )
-def test_an_inconsistent_limit_year_policy_is_refused(compliance: Audit, kind: str, start_month: int | None) -> None:
+def test_an_inconsistent_limit_year_policy_is_refused(
+    compliance: Audit, kind: str, start_month: int | None, field: str
+) -> None:
     policy = CompliancePolicy.establish(compliance)
 
-    with pytest.raises(InvalidInput, match="limit_year"):
-        policy.set_limit_year(compliance, kind=kind, start_month=start_month)
+    with pytest.raises(InvalidInput, match=field):
+        policy.set_limit_year(compliance, SetLimitYear(kind=kind, start_month=start_month))
 
     assert (policy.version, policy.limit_year) == (1, LimitYearPolicy())
 
@@ -247,10 +275,12 @@ def test_the_ledger_establishes_the_policy_once_as_the_system(app: Ledger) -> No
 
 
 def test_a_policy_change_with_a_stale_expected_version_is_refused(app: Ledger, compliance: Audit) -> None:
-    app.schedule_gift_limit(compliance, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered by the board")
+    app.schedule_gift_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered by the board")
+    )
 
     with pytest.raises(PreconditionFailed) as caught:
-        app.set_limit_year(compliance, kind="fiscal", start_month=4, expected_version=1)
+        app.set_limit_year(compliance, SetLimitYear(kind="fiscal", start_month=4), expected_version=1)
 
     assert caught.value.details() == {"expected_version": 1, "current_version": 2}
     assert app.gift_policy().limit_year == LimitYearPolicy()
@@ -310,7 +340,9 @@ def test_gifts_before_2026_03_30_are_limited_to_100_dollars(
 def test_a_firms_lower_limit_applies_from_its_date(
     app: Ledger, manager: Audit, compliance: Audit, relationship_id: UUID, employer: str
 ) -> None:
-    app.schedule_gift_limit(compliance, effective_from=date(2026, 7, 1), amount="50.00", reason="Lowered by the board")
+    app.schedule_gift_limit(
+        compliance, ScheduleGiftLimit(effective_from=date(2026, 7, 1), amount="50.00", reason="Lowered by the board")
+    )
 
     # The day before, FINRA's $300 is still in force.
     give(app, manager, relationship_id, to="Carol Jones", at=employer, on=date(2026, 6, 30), cost="300.00")
@@ -329,7 +361,7 @@ def test_a_firms_lower_limit_applies_from_its_date(
 def test_a_fiscal_limit_year_starts_counting_afresh_on_its_start_month(
     app: Ledger, manager: Audit, compliance: Audit, relationship_id: UUID, employer: str
 ) -> None:
-    app.set_limit_year(compliance, kind="fiscal", start_month=4)
+    app.set_limit_year(compliance, SetLimitYear(kind="fiscal", start_month=4))
 
     give(app, manager, relationship_id, at=employer, on=date(2026, 3, 31), cost="300.00")
     give(app, manager, relationship_id, at=employer, on=date(2026, 4, 1), cost="300.00")
@@ -341,7 +373,7 @@ def test_a_fiscal_limit_year_starts_counting_afresh_on_its_start_month(
 def test_a_rolling_limit_year_counts_the_365_days_up_to_the_gift(
     app: Ledger, manager: Audit, compliance: Audit, relationship_id: UUID, employer: str
 ) -> None:
-    app.set_limit_year(compliance, kind=LimitYearKind.ROLLING_12_MONTHS)
+    app.set_limit_year(compliance, SetLimitYear(kind=LimitYearKind.ROLLING_12_MONTHS))
 
     give(app, manager, relationship_id, at=employer, on=date(2026, 4, 1), cost="300.00")
     # 2027-01-01 would start a new calendar year, but not a new rolling one.

@@ -10,6 +10,22 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import Ledger
+from domain.commands import (
+    AssignAccountManager,
+    ChangeTier,
+    CloseRelationship,
+    CorrectEntry,
+    DeactivateAccountManager,
+    GiveGift,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    RegisterAccountManager,
+    ScheduleGiftLimit,
+    SetLimitYear,
+    SetQuota,
+)
 from domain.errors import Forbidden
 from domain.permissions import Action, check_allowed
 from domain.values import Audit, Principal, Role
@@ -39,17 +55,19 @@ def app() -> Iterator[Ledger]:
 
 def register(app: Ledger) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    return app.register_account_manager(audit_as(Role.MANAGER), name="Ann Lee", email=email).id
+    return app.register_account_manager(audit_as(Role.MANAGER), RegisterAccountManager(name="Ann Lee", email=email)).id
 
 
 def open_relationship(app: Ledger, account_manager_id: UUID) -> UUID:
     return app.open_relationship(
         audit_as(Role.MANAGER),
-        client_name=f"Client {uuid4().hex[:8]}",
-        client_kind="corporate",
-        industry="public_relations",
-        tier="standard",
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name=f"Client {uuid4().hex[:8]}",
+            client_kind="corporate",
+            industry="public_relations",
+            tier="standard",
+            account_manager_id=account_manager_id,
+        ),
     ).id
 
 
@@ -108,25 +126,26 @@ def test_a_manager_or_admin_may_record_on_any_relationship(role: Role) -> None:
 
 
 RELATIONSHIP_COMMANDS: dict[str, Callable[[Ledger, Audit, UUID], object]] = {
-    "log contact": lambda app, a, r: app.log_contact(a, r, occurred_at=NOW, channel="call", summary="x"),
-    "change tier": lambda app, a, r: app.change_tier(a, r, tier="key"),
+    "log contact": lambda app, a, r: app.log_contact(a, r, LogContact(occurred_at=NOW, channel="call", summary="x")),
+    "change tier": lambda app, a, r: app.change_tier(a, r, ChangeTier(tier="key")),
     "propose contract": lambda app, a, r: app.propose_contract(
-        a, r, title="Retainer", value="100.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 12, 1)
+        a, r, ProposeContract(title="Retainer", value="100.00", starts_on=date(2026, 6, 1), ends_on=date(2026, 12, 1))
     ),
     "give gift": lambda app, a, r: app.give_gift(
         a,
         r,
-        recipient_name="Bob Smith",
-        recipient_employer="Acme",
-        description="Wine",
-        given_on=date(2026, 5, 1),
-        category="general",
-        cost="50.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Bob Smith", employer="Acme"),
+            description="Wine",
+            given_on=date(2026, 5, 1),
+            category="general",
+            cost="50.00",
+        ),
     ),
     "correct entry": lambda app, a, r: app.correct_entry(
-        a, r, corrects_version=1, reason="typo", changes={"client_name": "X"}
+        a, r, CorrectEntry(corrects_version=1, reason="typo", changes={"client_name": "X"})
     ),
-    "close": lambda app, a, r: app.close_relationship(a, r, reason="done"),
+    "close": lambda app, a, r: app.close_relationship(a, r, CloseRelationship(reason="done")),
 }
 
 
@@ -155,16 +174,24 @@ def test_an_account_manager_records_on_their_own_relationship_but_not_on_another
 def test_an_account_manager_loses_the_right_to_record_once_the_relationship_is_reassigned(app: Ledger) -> None:
     ann, bob = register(app), register(app)
     relationship_id = open_relationship(app, ann)
-    app.log_contact(as_account_manager(ann), relationship_id, occurred_at=NOW, channel="call", summary="Mine")
+    app.log_contact(
+        as_account_manager(ann), relationship_id, LogContact(occurred_at=NOW, channel="call", summary="Mine")
+    )
 
     # A manager hands the relationship to Bob.
-    app.assign_account_manager(audit_as(Role.MANAGER), relationship_id, account_manager_id=bob, reason="cover")
+    app.assign_account_manager(
+        audit_as(Role.MANAGER), relationship_id, AssignAccountManager(account_manager_id=bob, reason="cover")
+    )
 
     forbidden(
         app,
-        lambda: app.log_contact(as_account_manager(ann), relationship_id, occurred_at=NOW, channel="call", summary="x"),
+        lambda: app.log_contact(
+            as_account_manager(ann), relationship_id, LogContact(occurred_at=NOW, channel="call", summary="x")
+        ),
     )
-    result = app.log_contact(as_account_manager(bob), relationship_id, occurred_at=NOW, channel="call", summary="y")
+    result = app.log_contact(
+        as_account_manager(bob), relationship_id, LogContact(occurred_at=NOW, channel="call", summary="y")
+    )
     assert result.version == 4
 
 
@@ -173,11 +200,9 @@ def test_an_account_manager_opens_relationships_for_themself_only(app: Ledger) -
 
     opened = app.open_relationship(
         as_account_manager(ann),
-        client_name="Initech",
-        client_kind="corporate",
-        industry="advertising",
-        tier="major",
-        account_manager_id=ann,
+        OpenRelationship(
+            client_name="Initech", client_kind="corporate", industry="advertising", tier="major", account_manager_id=ann
+        ),
     )
 
     assert app.relationship(opened.id).account_manager_id == ann
@@ -185,11 +210,13 @@ def test_an_account_manager_opens_relationships_for_themself_only(app: Ledger) -
         app,
         lambda: app.open_relationship(
             as_account_manager(ann),
-            client_name="Initech",
-            client_kind="corporate",
-            industry="advertising",
-            tier="major",
-            account_manager_id=bob,
+            OpenRelationship(
+                client_name="Initech",
+                client_kind="corporate",
+                industry="advertising",
+                tier="major",
+                account_manager_id=bob,
+            ),
         ),
     )
 
@@ -202,11 +229,13 @@ def test_auditors_and_compliance_cannot_open_relationships(app: Ledger, role: Ro
         app,
         lambda: app.open_relationship(
             audit_as(role),
-            client_name="Initech",
-            client_kind="corporate",
-            industry="advertising",
-            tier="major",
-            account_manager_id=account_manager_id,
+            OpenRelationship(
+                client_name="Initech",
+                client_kind="corporate",
+                industry="advertising",
+                tier="major",
+                account_manager_id=account_manager_id,
+            ),
         ),
     )
 
@@ -219,7 +248,9 @@ def test_only_a_manager_or_admin_assigns_a_relationship(app: Ledger, role: Role)
     forbidden(
         app,
         lambda: app.assign_account_manager(
-            audit_as(role, account_manager_id=ann), relationship_id, account_manager_id=bob, reason="mine now"
+            audit_as(role, account_manager_id=ann),
+            relationship_id,
+            AssignAccountManager(account_manager_id=bob, reason="mine now"),
         ),
     )
 
@@ -229,9 +260,11 @@ def test_only_a_manager_or_admin_registers_and_manages_account_managers(app: Led
     ann = register(app)
     audit = audit_as(role, account_manager_id=ann)
 
-    forbidden(app, lambda: app.register_account_manager(audit, name="Eve", email="eve@example.com"))
-    forbidden(app, lambda: app.set_quota(audit, ann, year=2026, amount="1.00"))
-    forbidden(app, lambda: app.deactivate_account_manager(audit, ann, reason="x"))
+    forbidden(
+        app, lambda: app.register_account_manager(audit, RegisterAccountManager(name="Eve", email="eve@example.com"))
+    )
+    forbidden(app, lambda: app.set_quota(audit, ann, 2026, SetQuota(amount="1.00")))
+    forbidden(app, lambda: app.deactivate_account_manager(audit, ann, DeactivateAccountManager(reason="x")))
 
 
 @pytest.mark.parametrize("role", [Role.ACCOUNT_MANAGER, Role.MANAGER, Role.AUDITOR])
@@ -239,17 +272,20 @@ def test_only_compliance_or_an_admin_changes_the_gift_policy(app: Ledger, role: 
     audit = audit_as(role, account_manager_id=uuid4())
 
     forbidden(
-        app, lambda: app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered")
+        app,
+        lambda: app.schedule_gift_limit(
+            audit, ScheduleGiftLimit(effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered")
+        ),
     )
-    forbidden(app, lambda: app.set_limit_year(audit, kind="rolling_12_months"))
+    forbidden(app, lambda: app.set_limit_year(audit, SetLimitYear(kind="rolling_12_months")))
 
 
 @pytest.mark.parametrize("role", [Role.COMPLIANCE, Role.ADMIN])
 def test_compliance_and_admins_change_the_gift_policy(app: Ledger, role: Role) -> None:
     audit = audit_as(role)
 
-    app.schedule_gift_limit(audit, effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered")
-    app.set_limit_year(audit, kind="fiscal", start_month=10)
+    app.schedule_gift_limit(audit, ScheduleGiftLimit(effective_from=date(2026, 6, 1), amount="50.00", reason="Lowered"))
+    app.set_limit_year(audit, SetLimitYear(kind="fiscal", start_month=10))
 
     policy = app.gift_policy()
     assert policy.limit_schedule[-1].amount == Decimal("50.00")

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import GiftResult, Ledger
+from domain.commands import GiveGift, MergeRecipients, OpenRelationship, RegisterAccountManager
 from domain.errors import Forbidden, GiftLimitExceeded, InvalidInput, LikelySameRecipient, NotFound, RuleViolation
 from domain.gift_recipient import GiftRecipient, RecipientRegistered
 from domain.recipient_identity import firm_key, identity_key, person_key
@@ -67,14 +68,16 @@ def manager() -> Audit:
 @pytest.fixture
 def relationship_id(app: Ledger, manager: Audit) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    account_manager_id = app.register_account_manager(manager, name="Ann Lee", email=email).id
+    account_manager_id = app.register_account_manager(manager, RegisterAccountManager(name="Ann Lee", email=email)).id
     return app.open_relationship(
         manager,
-        client_name="Globex",
-        client_kind="corporate",
-        industry="financial_services",
-        tier="major",
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name="Globex",
+            client_kind="corporate",
+            industry="financial_services",
+            tier="major",
+            account_manager_id=account_manager_id,
+        ),
     ).id
 
 
@@ -84,13 +87,20 @@ def give(
     return app.give_gift(
         audit,
         relationship_id,
-        recipient_name=name,
-        recipient_employer=employer,
-        description="Hamper",
-        given_on=more.pop("given_on", date(2026, 6, 1)),
-        category="general",
-        cost=cost,
-        **more,
+        GiveGift(
+            # A dict, not a NamedRecipient: a malformed name is refused by the command, as InvalidInput.
+            recipient={
+                "name": name,
+                "employer": employer,
+                "recipient_id": more.pop("recipient_id", None),
+                "distinct_from": more.pop("distinct_from", []),
+            },
+            description="Hamper",
+            given_on=more.pop("given_on", date(2026, 6, 1)),
+            category="general",
+            cost=cost,
+            **more,
+        ),
     )
 
 
@@ -229,7 +239,9 @@ def test_merged_recipients_count_together_from_then_on_and_gifts_to_the_absorbed
     survivor = give(app, manager, relationship_id, "Robert Tables", "Initech", "150.00")
     absorbed = give(app, manager, relationship_id, "Bobby Tables", "Initech", "100.00")
 
-    app.merge_recipients(compliance, survivor.recipient_id, absorbed_id=absorbed.recipient_id, reason="Same person")
+    app.merge_recipients(
+        compliance, survivor.recipient_id, MergeRecipients(absorbed_id=absorbed.recipient_id, reason="Same person")
+    )
 
     with pytest.raises(GiftLimitExceeded):
         give(app, manager, relationship_id, "Bobby Tables", "Initech", "50.01")
@@ -237,7 +249,9 @@ def test_merged_recipients_count_together_from_then_on_and_gifts_to_the_absorbed
     assert later.recipient_id == survivor.recipient_id
     assert sum(g.counted_value for g in app.gift_recipient(survivor.recipient_id).gifts) == Decimal("300.00")
     with pytest.raises(RuleViolation, match="merged"):
-        app.merge_recipients(compliance, absorbed.recipient_id, absorbed_id=survivor.recipient_id, reason="Again")
+        app.merge_recipients(
+            compliance, absorbed.recipient_id, MergeRecipients(absorbed_id=survivor.recipient_id, reason="Again")
+        )
 
 
 def test_only_compliance_and_admins_merge_recipients(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
@@ -245,4 +259,6 @@ def test_only_compliance_and_admins_merge_recipients(app: Ledger, manager: Audit
     two = give(app, manager, relationship_id, "Bobby Tables", "Initech", "10.00")
 
     with pytest.raises(Forbidden):
-        app.merge_recipients(manager, one.recipient_id, absorbed_id=two.recipient_id, reason="Same person")
+        app.merge_recipients(
+            manager, one.recipient_id, MergeRecipients(absorbed_id=two.recipient_id, reason="Same person")
+        )

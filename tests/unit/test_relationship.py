@@ -12,6 +12,29 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.application import Ledger
+from domain.commands import (
+    AssignAccountManager,
+    CancelDemo,
+    ChangeCadence,
+    ChangeTier,
+    CloseRelationship,
+    CompleteDemo,
+    CorrectEntry,
+    DeactivateAccountManager,
+    GiveGift,
+    IntroduceProduct,
+    LogContact,
+    NamedRecipient,
+    OpenRelationship,
+    ProposeContract,
+    ProvideEntertainment,
+    RegisterAccountManager,
+    ReopenRelationship,
+    RescheduleDemo,
+    ScheduleDemo,
+    SignContract,
+    TerminateContract,
+)
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.relationship import (
     AccountManagerAssigned,
@@ -42,7 +65,7 @@ def app() -> Iterator[Ledger]:
 
 def register(app: Ledger, audit: Audit) -> UUID:
     email = f"am-{uuid4().hex[:10]}@example.com"
-    return app.register_account_manager(audit, name=f"Manager {email[:13]}", email=email).id
+    return app.register_account_manager(audit, RegisterAccountManager(name=f"Manager {email[:13]}", email=email)).id
 
 
 @pytest.fixture
@@ -58,11 +81,13 @@ def relationship_id(app: Ledger, manager: Audit, account_manager_id: UUID) -> UU
 def open_relationship(app: Ledger, audit: Audit, account_manager_id: UUID, tier: str = "standard") -> UUID:
     return app.open_relationship(
         audit,
-        client_name=f"Client {uuid4().hex[:8]}",
-        client_kind="corporate",
-        industry="financial_services",
-        tier=tier,
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name=f"Client {uuid4().hex[:8]}",
+            client_kind="corporate",
+            industry="financial_services",
+            tier=tier,
+            account_manager_id=account_manager_id,
+        ),
     ).id
 
 
@@ -73,7 +98,9 @@ def stored_events(app: Ledger) -> int:
 
 def propose(app: Ledger, audit: Audit, relationship_id: UUID, value: str = "1200.00") -> UUID:
     return app.propose_contract(
-        audit, relationship_id, title="Retainer", value=value, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31)
+        audit,
+        relationship_id,
+        ProposeContract(title="Retainer", value=value, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31)),
     ).contract_id
 
 
@@ -81,10 +108,7 @@ def schedule(app: Ledger, audit: Audit, relationship_id: UUID) -> UUID:
     return app.schedule_demo(
         audit,
         relationship_id,
-        product="Analytics",
-        scheduled_for=MONDAY + timedelta(days=7),
-        location="Client HQ",
-        staff=STAFF,
+        ScheduleDemo(product="Analytics", scheduled_for=MONDAY + timedelta(days=7), location="Client HQ", staff=STAFF),
     ).demo_id
 
 
@@ -104,11 +128,13 @@ def test_a_relationship_opens_with_its_client_and_account_manager(
 ) -> None:
     result = app.open_relationship(
         manager,
-        client_name="Globex Corporation",
-        client_kind="corporate",
-        industry="advertising",
-        tier="key",
-        account_manager_id=account_manager_id,
+        OpenRelationship(
+            client_name="Globex Corporation",
+            client_kind="corporate",
+            industry="advertising",
+            tier="key",
+            account_manager_id=account_manager_id,
+        ),
     )
 
     relationship = app.relationship(result.id)
@@ -123,7 +149,7 @@ def test_a_relationship_opens_with_its_client_and_account_manager(
 def test_a_relationship_cannot_be_opened_for_a_deactivated_account_manager(
     app: Ledger, manager: Audit, account_manager_id: UUID
 ) -> None:
-    app.deactivate_account_manager(manager, account_manager_id, reason="left")
+    app.deactivate_account_manager(manager, account_manager_id, DeactivateAccountManager(reason="left"))
 
     refuses(RuleViolation, app, lambda: open_relationship(app, manager, account_manager_id), "deactivated")
 
@@ -140,7 +166,9 @@ def test_a_relationship_with_an_unknown_choice_or_no_name_is_refused(
     refuses(
         InvalidInput,
         app,
-        lambda: app.open_relationship(manager, account_manager_id=account_manager_id, **{**given, field: value}),
+        lambda: app.open_relationship(
+            manager, OpenRelationship(account_manager_id=account_manager_id, **{**given, field: value})
+        ),
         field,
     )
 
@@ -153,7 +181,9 @@ def test_a_relationship_is_reassigned_to_another_active_account_manager(
 ) -> None:
     successor = register(app, manager)
 
-    app.assign_account_manager(manager, relationship_id, account_manager_id=successor, reason="rebalancing")
+    app.assign_account_manager(
+        manager, relationship_id, AssignAccountManager(account_manager_id=successor, reason="rebalancing")
+    )
 
     assert app.relationship(relationship_id).account_manager_id == successor
     last = list(app.history(relationship_id))[-1]
@@ -163,12 +193,14 @@ def test_a_relationship_is_reassigned_to_another_active_account_manager(
 
 def test_only_an_active_account_manager_can_be_assigned(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
     successor = register(app, manager)
-    app.deactivate_account_manager(manager, successor, reason="on leave")
+    app.deactivate_account_manager(manager, successor, DeactivateAccountManager(reason="on leave"))
 
     refuses(
         RuleViolation,
         app,
-        lambda: app.assign_account_manager(manager, relationship_id, account_manager_id=successor, reason="cover"),
+        lambda: app.assign_account_manager(
+            manager, relationship_id, AssignAccountManager(account_manager_id=successor, reason="cover")
+        ),
         "deactivated",
     )
 
@@ -180,7 +212,7 @@ def test_assigning_the_current_account_manager_again_is_refused(
         RuleViolation,
         app,
         lambda: app.assign_account_manager(
-            manager, relationship_id, account_manager_id=account_manager_id, reason="no-op"
+            manager, relationship_id, AssignAccountManager(account_manager_id=account_manager_id, reason="no-op")
         ),
         "already",
     )
@@ -190,7 +222,9 @@ def test_assigning_an_unknown_account_manager_is_not_found(app: Ledger, manager:
     refuses(
         NotFound,
         app,
-        lambda: app.assign_account_manager(manager, relationship_id, account_manager_id=uuid4(), reason="x"),
+        lambda: app.assign_account_manager(
+            manager, relationship_id, AssignAccountManager(account_manager_id=uuid4(), reason="x")
+        ),
     )
 
 
@@ -198,22 +232,24 @@ def test_assigning_an_unknown_account_manager_is_not_found(app: Ledger, manager:
 
 
 def test_the_tier_and_the_contact_cadence_can_be_changed(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    app.change_tier(manager, relationship_id, tier="key")
-    app.change_cadence(manager, relationship_id, days=10)
+    app.change_tier(manager, relationship_id, ChangeTier(tier="key"))
+    app.change_cadence(manager, relationship_id, ChangeCadence(days=10))
 
     relationship = app.relationship(relationship_id)
     assert (relationship.tier, relationship.cadence_days) == (Tier.KEY, 10)
 
 
 def test_changing_to_the_same_tier_is_refused(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    refuses(RuleViolation, app, lambda: app.change_tier(manager, relationship_id, tier="standard"), "already")
+    refuses(
+        RuleViolation, app, lambda: app.change_tier(manager, relationship_id, ChangeTier(tier="standard")), "already"
+    )
 
 
 @pytest.mark.parametrize("days", [0, 366, -7])
 def test_a_contact_cadence_outside_one_day_to_a_year_is_refused(
     app: Ledger, manager: Audit, relationship_id: UUID, days: int
 ) -> None:
-    refuses(InvalidInput, app, lambda: app.change_cadence(manager, relationship_id, days=days), "days")
+    refuses(InvalidInput, app, lambda: app.change_cadence(manager, relationship_id, ChangeCadence(days=days)), "days")
 
 
 # -- contacts and product introductions --------------------------------------
@@ -225,19 +261,18 @@ def test_the_latest_contact_sets_the_last_contact_and_the_next_follow_up(
     app.log_contact(
         manager,
         relationship_id,
-        occurred_at=MONDAY,
-        channel="call",
-        summary="Intro",
-        next_follow_up_on=date(2026, 5, 11),
+        LogContact(occurred_at=MONDAY, channel="call", summary="Intro", next_follow_up_on=date(2026, 5, 11)),
     )
     # A contact that happened earlier, recorded later, is not the latest contact.
     app.log_contact(
         manager,
         relationship_id,
-        occurred_at=MONDAY - timedelta(days=3),
-        channel="email",
-        summary="Cold email",
-        next_follow_up_on=date(2026, 5, 5),
+        LogContact(
+            occurred_at=MONDAY - timedelta(days=3),
+            channel="email",
+            summary="Cold email",
+            next_follow_up_on=date(2026, 5, 5),
+        ),
     )
 
     relationship = app.relationship(relationship_id)
@@ -251,7 +286,7 @@ def test_a_contact_at_a_naive_time_is_refused(app: Ledger, manager: Audit, relat
         InvalidInput,
         app,
         lambda: app.log_contact(
-            manager, relationship_id, occurred_at=datetime(2026, 5, 4, 15, 0), channel="call", summary="x"
+            manager, relationship_id, LogContact(occurred_at=datetime(2026, 5, 4, 15, 0), channel="call", summary="x")
         ),
         "occurred_at",
     )
@@ -264,10 +299,7 @@ def test_a_follow_up_before_the_contact_is_refused(app: Ledger, manager: Audit, 
         lambda: app.log_contact(
             manager,
             relationship_id,
-            occurred_at=MONDAY,
-            channel="meeting",
-            summary="Lunch",
-            next_follow_up_on=date(2026, 5, 3),
+            LogContact(occurred_at=MONDAY, channel="meeting", summary="Lunch", next_follow_up_on=date(2026, 5, 3)),
         ),
         "next_follow_up_on",
     )
@@ -277,15 +309,21 @@ def test_a_contact_on_an_unknown_channel_is_refused(app: Ledger, manager: Audit,
     refuses(
         InvalidInput,
         app,
-        lambda: app.log_contact(manager, relationship_id, occurred_at=MONDAY, channel="fax", summary="x"),
+        lambda: app.log_contact(manager, relationship_id, LogContact(occurred_at=MONDAY, channel="fax", summary="x")),
         "channel",
     )
 
 
 def test_a_product_introduction_records_its_outcome(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    app.introduce_product(manager, relationship_id, product="Analytics", occurred_at=MONDAY, outcome="pending")
-    app.introduce_product(manager, relationship_id, product="Analytics", occurred_at=MONDAY, outcome="interested")
-    app.introduce_product(manager, relationship_id, product="Hosting", occurred_at=MONDAY, outcome="declined")
+    app.introduce_product(
+        manager, relationship_id, IntroduceProduct(product="Analytics", occurred_at=MONDAY, outcome="pending")
+    )
+    app.introduce_product(
+        manager, relationship_id, IntroduceProduct(product="Analytics", occurred_at=MONDAY, outcome="interested")
+    )
+    app.introduce_product(
+        manager, relationship_id, IntroduceProduct(product="Hosting", occurred_at=MONDAY, outcome="declined")
+    )
 
     assert app.relationship(relationship_id).products == {
         "Analytics": IntroductionOutcome.INTERESTED,
@@ -298,7 +336,9 @@ def test_a_product_introduction_at_a_naive_time_is_refused(app: Ledger, manager:
         InvalidInput,
         app,
         lambda: app.introduce_product(
-            manager, relationship_id, product="Analytics", occurred_at=datetime(2026, 5, 4), outcome="pending"
+            manager,
+            relationship_id,
+            IntroduceProduct(product="Analytics", occurred_at=datetime(2026, 5, 4), outcome="pending"),
         ),
     )
 
@@ -323,8 +363,8 @@ def test_a_scheduled_demo_can_be_rescheduled_and_then_completed(
 ) -> None:
     demo_id = schedule(app, manager, relationship_id)
 
-    app.reschedule_demo(manager, relationship_id, demo_id, scheduled_for=MONDAY + timedelta(days=9))
-    app.complete_demo(manager, relationship_id, demo_id, outcome="They want a pilot")
+    app.reschedule_demo(manager, relationship_id, demo_id, RescheduleDemo(scheduled_for=MONDAY + timedelta(days=9)))
+    app.complete_demo(manager, relationship_id, demo_id, CompleteDemo(outcome="They want a pilot"))
 
     demo = app.relationship(relationship_id).demos[demo_id]
     assert demo.scheduled_for == MONDAY + timedelta(days=9)
@@ -334,21 +374,23 @@ def test_a_scheduled_demo_can_be_rescheduled_and_then_completed(
 def test_a_scheduled_demo_can_be_cancelled(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
     demo_id = schedule(app, manager, relationship_id)
 
-    app.cancel_demo(manager, relationship_id, demo_id, reason="Client travelling")
+    app.cancel_demo(manager, relationship_id, demo_id, CancelDemo(reason="Client travelling"))
 
     assert app.relationship(relationship_id).demos[demo_id].status is DemoStatus.CANCELLED
 
 
 def _complete(app: Ledger, audit: Audit, relationship_id: UUID, demo_id: UUID) -> object:
-    return app.complete_demo(audit, relationship_id, demo_id, outcome="Done")
+    return app.complete_demo(audit, relationship_id, demo_id, CompleteDemo(outcome="Done"))
 
 
 def _cancel(app: Ledger, audit: Audit, relationship_id: UUID, demo_id: UUID) -> object:
-    return app.cancel_demo(audit, relationship_id, demo_id, reason="Off")
+    return app.cancel_demo(audit, relationship_id, demo_id, CancelDemo(reason="Off"))
 
 
 def _reschedule(app: Ledger, audit: Audit, relationship_id: UUID, demo_id: UUID) -> object:
-    return app.reschedule_demo(audit, relationship_id, demo_id, scheduled_for=MONDAY + timedelta(days=30))
+    return app.reschedule_demo(
+        audit, relationship_id, demo_id, RescheduleDemo(scheduled_for=MONDAY + timedelta(days=30))
+    )
 
 
 DemoCommand = Callable[[Ledger, Audit, UUID, UUID], object]
@@ -380,11 +422,15 @@ def test_a_demo_at_a_naive_time_is_refused(app: Ledger, manager: Audit, relation
         InvalidInput,
         app,
         lambda: app.schedule_demo(
-            manager, relationship_id, product="Analytics", scheduled_for=naive, location="HQ", staff=STAFF
+            manager, relationship_id, ScheduleDemo(product="Analytics", scheduled_for=naive, location="HQ", staff=STAFF)
         ),
         "scheduled_for",
     )
-    refuses(InvalidInput, app, lambda: app.reschedule_demo(manager, relationship_id, demo_id, scheduled_for=naive))
+    refuses(
+        InvalidInput,
+        app,
+        lambda: app.reschedule_demo(manager, relationship_id, demo_id, RescheduleDemo(scheduled_for=naive)),
+    )
 
 
 @pytest.mark.parametrize("staff", [[], [{"name": "Dee", "role": "juggler"}], [{"name": "", "role": "design"}]])
@@ -395,7 +441,9 @@ def test_a_demo_needs_staff_with_known_roles(
         InvalidInput,
         app,
         lambda: app.schedule_demo(
-            manager, relationship_id, product="Analytics", scheduled_for=MONDAY, location="HQ", staff=staff
+            manager,
+            relationship_id,
+            ScheduleDemo(product="Analytics", scheduled_for=MONDAY, location="HQ", staff=staff),
         ),
         "staff",
     )
@@ -409,9 +457,11 @@ def test_a_proposed_contract_is_signed_and_credited_to_the_manager_at_signing(
 ) -> None:
     contract_id = propose(app, manager, relationship_id, value="1250.00")
 
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20))
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20)))
     # The credit stays with the manager who was assigned when the contract was signed.
-    app.assign_account_manager(manager, relationship_id, account_manager_id=register(app, manager), reason="promotion")
+    app.assign_account_manager(
+        manager, relationship_id, AssignAccountManager(account_manager_id=register(app, manager), reason="promotion")
+    )
 
     contract = app.relationship(relationship_id).contracts[contract_id]
     assert contract.status is ContractStatus.SIGNED
@@ -426,12 +476,12 @@ def test_a_proposed_contract_is_signed_and_credited_to_the_manager_at_signing(
 
 def test_a_contract_can_be_signed_only_once(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
     contract_id = propose(app, manager, relationship_id)
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20))
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20)))
 
     refuses(
         RuleViolation,
         app,
-        lambda: app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 21)),
+        lambda: app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 21))),
         "only once",
     )
 
@@ -442,7 +492,7 @@ def test_a_contract_that_was_never_proposed_cannot_be_signed(
     refuses(
         NotFound,
         app,
-        lambda: app.sign_contract(manager, relationship_id, uuid4(), signed_on=date(2026, 5, 20)),
+        lambda: app.sign_contract(manager, relationship_id, uuid4(), SignContract(signed_on=date(2026, 5, 20))),
         "No contract",
     )
 
@@ -453,7 +503,9 @@ def test_a_proposed_contract_cannot_be_terminated(app: Ledger, manager: Audit, r
     refuses(
         RuleViolation,
         app,
-        lambda: app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 7, 1), reason="x"),
+        lambda: app.terminate_contract(
+            manager, relationship_id, contract_id, TerminateContract(on=date(2026, 7, 1), reason="x")
+        ),
         "only a signed contract",
     )
 
@@ -462,19 +514,25 @@ def test_a_signed_contract_is_terminated_once_and_then_cannot_be_signed_again(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     contract_id = propose(app, manager, relationship_id)
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20))
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20)))
 
-    app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 9, 1), reason="Budget cut")
+    app.terminate_contract(
+        manager, relationship_id, contract_id, TerminateContract(on=date(2026, 9, 1), reason="Budget cut")
+    )
 
     contract = app.relationship(relationship_id).contracts[contract_id]
     assert (contract.status, contract.terminated_on) == (ContractStatus.TERMINATED, date(2026, 9, 1))
     refuses(
         RuleViolation,
         app,
-        lambda: app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 9, 2), reason="again"),
+        lambda: app.terminate_contract(
+            manager, relationship_id, contract_id, TerminateContract(on=date(2026, 9, 2), reason="again")
+        ),
     )
     refuses(
-        RuleViolation, app, lambda: app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 9, 3))
+        RuleViolation,
+        app,
+        lambda: app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 9, 3))),
     )
 
 
@@ -482,12 +540,14 @@ def test_a_contract_cannot_be_terminated_before_it_was_signed(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     contract_id = propose(app, manager, relationship_id)
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20))
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20)))
 
     refuses(
         RuleViolation,
         app,
-        lambda: app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 5, 19), reason="x"),
+        lambda: app.terminate_contract(
+            manager, relationship_id, contract_id, TerminateContract(on=date(2026, 5, 19), reason="x")
+        ),
         "before it was signed",
     )
 
@@ -520,7 +580,9 @@ def test_a_contract_must_end_after_it_starts(app: Ledger, manager: Audit, relati
         InvalidInput,
         app,
         lambda: app.propose_contract(
-            manager, relationship_id, title="Retainer", value="10.00", starts_on=date(2026, 6, 1), ends_on=ends_on
+            manager,
+            relationship_id,
+            ProposeContract(title="Retainer", value="10.00", starts_on=date(2026, 6, 1), ends_on=ends_on),
         ),
         "ends_on",
     )
@@ -535,11 +597,13 @@ def test_entertainment_the_representative_attends_is_recorded(
     result = app.provide_entertainment(
         manager,
         relationship_id,
-        occurred_on=date(2026, 5, 8),
-        description="Dinner",
-        cost="480.00",
-        attendees=["Bob Smith", "Ann Lee"],
-        representative_attended=True,
+        ProvideEntertainment(
+            occurred_on=date(2026, 5, 8),
+            description="Dinner",
+            cost="480.00",
+            attendees=["Bob Smith", "Ann Lee"],
+            representative_attended=True,
+        ),
     )
 
     assert result.version == 2
@@ -566,7 +630,10 @@ def test_entertainment_without_the_representative_or_a_positive_cost_or_attendee
     }
 
     refuses(
-        InvalidInput, app, lambda: app.provide_entertainment(manager, relationship_id, **{**given, **change}), message
+        InvalidInput,
+        app,
+        lambda: app.provide_entertainment(manager, relationship_id, ProvideEntertainment(**{**given, **change})),
+        message,
     )
 
 
@@ -588,21 +655,21 @@ def closed(app: Ledger, manager: Audit, relationship_id: UUID) -> Closed:
     demo_id = schedule(app, manager, relationship_id)
     proposed_id = propose(app, manager, relationship_id)
     signed_id = propose(app, manager, relationship_id)
-    app.sign_contract(manager, relationship_id, signed_id, signed_on=date(2026, 5, 20))
-    app.close_relationship(manager, relationship_id, reason="Client acquired")
+    app.sign_contract(manager, relationship_id, signed_id, SignContract(signed_on=date(2026, 5, 20)))
+    app.close_relationship(manager, relationship_id, CloseRelationship(reason="Client acquired"))
     return Closed(relationship_id, demo_id, proposed_id, signed_id)
 
 
 ClosedCommand = Callable[[Ledger, Audit, Closed], object]
 
 COMMANDS_ON_A_CLOSED_RELATIONSHIP: dict[str, ClosedCommand] = {
-    "change tier": lambda app, a, c: app.change_tier(a, c.relationship_id, tier="key"),
-    "change cadence": lambda app, a, c: app.change_cadence(a, c.relationship_id, days=3),
+    "change tier": lambda app, a, c: app.change_tier(a, c.relationship_id, ChangeTier(tier="key")),
+    "change cadence": lambda app, a, c: app.change_cadence(a, c.relationship_id, ChangeCadence(days=3)),
     "log contact": lambda app, a, c: app.log_contact(
-        a, c.relationship_id, occurred_at=MONDAY, channel="call", summary="x"
+        a, c.relationship_id, LogContact(occurred_at=MONDAY, channel="call", summary="x")
     ),
     "introduce product": lambda app, a, c: app.introduce_product(
-        a, c.relationship_id, product="P", occurred_at=MONDAY, outcome="pending"
+        a, c.relationship_id, IntroduceProduct(product="P", occurred_at=MONDAY, outcome="pending")
     ),
     "schedule demo": lambda app, a, c: schedule(app, a, c.relationship_id),
     "reschedule demo": lambda app, a, c: _reschedule(app, a, c.relationship_id, c.demo_id),
@@ -610,34 +677,37 @@ COMMANDS_ON_A_CLOSED_RELATIONSHIP: dict[str, ClosedCommand] = {
     "cancel demo": lambda app, a, c: _cancel(app, a, c.relationship_id, c.demo_id),
     "propose contract": lambda app, a, c: propose(app, a, c.relationship_id),
     "sign contract": lambda app, a, c: app.sign_contract(
-        a, c.relationship_id, c.proposed_id, signed_on=date(2026, 6, 1)
+        a, c.relationship_id, c.proposed_id, SignContract(signed_on=date(2026, 6, 1))
     ),
     "terminate contract": lambda app, a, c: app.terminate_contract(
-        a, c.relationship_id, c.signed_id, on=date(2026, 9, 1), reason="x"
+        a, c.relationship_id, c.signed_id, TerminateContract(on=date(2026, 9, 1), reason="x")
     ),
     "give gift": lambda app, a, c: app.give_gift(
         a,
         c.relationship_id,
-        recipient_name="Bob Smith",
-        recipient_employer="Acme",
-        description="Wine",
-        given_on=date(2026, 6, 1),
-        category="general",
-        cost="50.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Bob Smith", employer="Acme"),
+            description="Wine",
+            given_on=date(2026, 6, 1),
+            category="general",
+            cost="50.00",
+        ),
     ),
     "provide entertainment": lambda app, a, c: app.provide_entertainment(
         a,
         c.relationship_id,
-        occurred_on=date(2026, 6, 1),
-        description="Dinner",
-        cost="80.00",
-        attendees=["Bob"],
-        representative_attended=True,
+        ProvideEntertainment(
+            occurred_on=date(2026, 6, 1),
+            description="Dinner",
+            cost="80.00",
+            attendees=["Bob"],
+            representative_attended=True,
+        ),
     ),
     "correct entry": lambda app, a, c: app.correct_entry(
-        a, c.relationship_id, corrects_version=1, reason="typo", changes={"client_name": "Renamed"}
+        a, c.relationship_id, CorrectEntry(corrects_version=1, reason="typo", changes={"client_name": "Renamed"})
     ),
-    "close": lambda app, a, c: app.close_relationship(a, c.relationship_id, reason="again"),
+    "close": lambda app, a, c: app.close_relationship(a, c.relationship_id, CloseRelationship(reason="again")),
 }
 
 
@@ -654,15 +724,17 @@ def test_a_closed_relationship_cannot_be_reassigned(app: Ledger, manager: Audit,
     refuses(
         RuleViolation,
         app,
-        lambda: app.assign_account_manager(manager, closed.relationship_id, account_manager_id=successor, reason="x"),
+        lambda: app.assign_account_manager(
+            manager, closed.relationship_id, AssignAccountManager(account_manager_id=successor, reason="x")
+        ),
         "closed",
     )
 
 
 def test_a_reopened_relationship_takes_records_again(app: Ledger, manager: Audit, closed: Closed) -> None:
-    app.reopen_relationship(manager, closed.relationship_id, reason="Client is back")
+    app.reopen_relationship(manager, closed.relationship_id, ReopenRelationship(reason="Client is back"))
 
-    app.complete_demo(manager, closed.relationship_id, closed.demo_id, outcome="Went well")
+    app.complete_demo(manager, closed.relationship_id, closed.demo_id, CompleteDemo(outcome="Went well"))
 
     relationship = app.relationship(closed.relationship_id)
     assert relationship.status is RelationshipStatus.OPEN
@@ -670,11 +742,21 @@ def test_a_reopened_relationship_takes_records_again(app: Ledger, manager: Audit
 
 
 def test_only_a_closed_relationship_can_be_reopened(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    refuses(RuleViolation, app, lambda: app.reopen_relationship(manager, relationship_id, reason="x"), "only a closed")
+    refuses(
+        RuleViolation,
+        app,
+        lambda: app.reopen_relationship(manager, relationship_id, ReopenRelationship(reason="x")),
+        "only a closed",
+    )
 
 
 def test_closing_needs_a_reason(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
-    refuses(InvalidInput, app, lambda: app.close_relationship(manager, relationship_id, reason=""), "reason")
+    refuses(
+        InvalidInput,
+        app,
+        lambda: app.close_relationship(manager, relationship_id, CloseRelationship(reason="")),
+        "reason",
+    )
 
 
 # -- corrections -------------------------------------------------------------
@@ -682,7 +764,7 @@ def test_closing_needs_a_reason(app: Ledger, manager: Audit, relationship_id: UU
 
 def correct(app: Ledger, audit: Audit, relationship_id: UUID, version: int, **changes: Any) -> int:
     return app.correct_entry(
-        audit, relationship_id, corrects_version=version, reason="Typed it wrong", changes=changes
+        audit, relationship_id, CorrectEntry(corrects_version=version, reason="Typed it wrong", changes=changes)
     ).version
 
 
@@ -708,7 +790,9 @@ def test_a_correction_of_the_latest_contact_changes_the_next_follow_up(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     version = app.log_contact(
-        manager, relationship_id, occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)
+        manager,
+        relationship_id,
+        LogContact(occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)),
     ).version
 
     correct(app, manager, relationship_id, version, next_follow_up_on=date(2026, 5, 18))
@@ -720,15 +804,16 @@ def test_a_correction_of_an_earlier_contacts_follow_up_leaves_the_latest_in_forc
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     earlier = app.log_contact(
-        manager, relationship_id, occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)
+        manager,
+        relationship_id,
+        LogContact(occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)),
     ).version
     app.log_contact(
         manager,
         relationship_id,
-        occurred_at=MONDAY + timedelta(days=2),
-        channel="visit",
-        summary="y",
-        next_follow_up_on=date(2026, 5, 20),
+        LogContact(
+            occurred_at=MONDAY + timedelta(days=2), channel="visit", summary="y", next_follow_up_on=date(2026, 5, 20)
+        ),
     )
 
     correct(app, manager, relationship_id, earlier, next_follow_up_on=date(2026, 5, 12))
@@ -741,15 +826,16 @@ def test_moving_the_latest_contact_earlier_makes_the_other_contact_the_latest(
 ) -> None:
     # Two contacts: May 4 (recorded first, the latest) and May 1.
     latest = app.log_contact(
-        manager, relationship_id, occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)
+        manager,
+        relationship_id,
+        LogContact(occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)),
     ).version
     other = app.log_contact(
         manager,
         relationship_id,
-        occurred_at=MONDAY - timedelta(days=3),
-        channel="email",
-        summary="y",
-        next_follow_up_on=date(2026, 5, 8),
+        LogContact(
+            occurred_at=MONDAY - timedelta(days=3), channel="email", summary="y", next_follow_up_on=date(2026, 5, 8)
+        ),
     ).version
     # The May 4 contact really happened on April 27.
     correct(app, manager, relationship_id, latest, occurred_at=MONDAY - timedelta(days=7))
@@ -764,15 +850,16 @@ def test_moving_an_earlier_contact_later_brings_its_follow_up_into_force(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     app.log_contact(
-        manager, relationship_id, occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)
+        manager,
+        relationship_id,
+        LogContact(occurred_at=MONDAY, channel="call", summary="x", next_follow_up_on=date(2026, 5, 11)),
     )
     earlier = app.log_contact(
         manager,
         relationship_id,
-        occurred_at=MONDAY - timedelta(days=3),
-        channel="email",
-        summary="y",
-        next_follow_up_on=date(2026, 5, 25),
+        LogContact(
+            occurred_at=MONDAY - timedelta(days=3), channel="email", summary="y", next_follow_up_on=date(2026, 5, 25)
+        ),
     ).version
     # The May 1 contact really happened on May 6, after the other one.
     correct(app, manager, relationship_id, earlier, occurred_at=MONDAY + timedelta(days=2))
@@ -794,10 +881,10 @@ def test_corrections_of_a_product_introduction_and_of_a_demo_change_their_state(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     introduced = app.introduce_product(
-        manager, relationship_id, product="Analytics", occurred_at=MONDAY, outcome="pending"
+        manager, relationship_id, IntroduceProduct(product="Analytics", occurred_at=MONDAY, outcome="pending")
     ).version
     demo_id = schedule(app, manager, relationship_id)
-    completed = app.complete_demo(manager, relationship_id, demo_id, outcome="Meh").version
+    completed = app.complete_demo(manager, relationship_id, demo_id, CompleteDemo(outcome="Meh")).version
 
     correct(app, manager, relationship_id, introduced, outcome="declined")
     correct(app, manager, relationship_id, introduced + 1, location="Client lab")
@@ -815,10 +902,12 @@ def test_a_correction_of_an_earlier_introduction_leaves_the_latest_outcome_in_fo
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     earlier = app.introduce_product(
-        manager, relationship_id, product="Analytics", occurred_at=MONDAY, outcome="pending"
+        manager, relationship_id, IntroduceProduct(product="Analytics", occurred_at=MONDAY, outcome="pending")
     ).version
     app.introduce_product(
-        manager, relationship_id, product="Analytics", occurred_at=MONDAY + timedelta(days=7), outcome="interested"
+        manager,
+        relationship_id,
+        IntroduceProduct(product="Analytics", occurred_at=MONDAY + timedelta(days=7), outcome="interested"),
     )
 
     correct(app, manager, relationship_id, earlier, outcome="declined")
@@ -830,7 +919,7 @@ def test_a_correction_of_a_signature_changes_the_signed_value(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     contract_id = propose(app, manager, relationship_id, value="1200.00")
-    signed = app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20)).version
+    signed = app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20))).version
 
     correct(app, manager, relationship_id, signed, value="1100.00", signed_on=date(2026, 5, 21))
 
@@ -842,7 +931,7 @@ def test_a_correction_of_a_signed_contracts_proposal_is_refused(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
     contract_id = propose(app, manager, relationship_id, value="1200.00")
-    app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20))
+    app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20)))
 
     refuses(RuleViolation, app, lambda: correct(app, manager, relationship_id, 2, value="9000.00"), "signature")
     assert app.relationship(relationship_id).contracts[contract_id].value == Decimal("1200.00")
@@ -850,8 +939,10 @@ def test_a_correction_of_a_signed_contracts_proposal_is_refused(
 
 def test_a_terminated_contract_can_no_longer_be_corrected(app: Ledger, manager: Audit, relationship_id: UUID) -> None:
     contract_id = propose(app, manager, relationship_id)
-    signed = app.sign_contract(manager, relationship_id, contract_id, signed_on=date(2026, 5, 20)).version
-    app.terminate_contract(manager, relationship_id, contract_id, on=date(2026, 8, 1), reason="Ended")
+    signed = app.sign_contract(manager, relationship_id, contract_id, SignContract(signed_on=date(2026, 5, 20))).version
+    app.terminate_contract(
+        manager, relationship_id, contract_id, TerminateContract(on=date(2026, 8, 1), reason="Ended")
+    )
 
     refuses(RuleViolation, app, lambda: correct(app, manager, relationship_id, signed, value="1.00"), "terminated")
 
@@ -882,12 +973,13 @@ def test_a_gifts_value_is_not_correctable_but_its_description_is(
     version = app.give_gift(
         manager,
         relationship_id,
-        recipient_name="Bob Smith",
-        recipient_employer=f"Acme {uuid4().hex[:6]}",
-        description="Wine",
-        given_on=date(2026, 5, 1),
-        category="general",
-        cost="50.00",
+        GiveGift(
+            recipient=NamedRecipient(name="Bob Smith", employer=f"Acme {uuid4().hex[:6]}"),
+            description="Wine",
+            given_on=date(2026, 5, 1),
+            category="general",
+            cost="50.00",
+        ),
     ).version
 
     refuses(InvalidInput, app, lambda: correct(app, manager, relationship_id, version, cost="5.00"), "cost")
@@ -908,7 +1000,7 @@ def test_a_correction_of_a_version_that_does_not_exist_is_not_found(
 def test_an_event_of_a_type_that_cannot_be_corrected_is_refused(
     app: Ledger, manager: Audit, relationship_id: UUID
 ) -> None:
-    tier_changed = app.change_tier(manager, relationship_id, tier="major").version
+    tier_changed = app.change_tier(manager, relationship_id, ChangeTier(tier="major")).version
     corrected = correct(app, manager, relationship_id, 1, client_name="Renamed")
 
     refuses(RuleViolation, app, lambda: correct(app, manager, relationship_id, tier_changed, tier="key"), "TierChanged")
@@ -937,7 +1029,7 @@ def test_a_correction_is_validated_like_the_original_event(
     if setup == "contract":
         propose(app, manager, relationship_id)
     else:
-        app.log_contact(manager, relationship_id, occurred_at=MONDAY, channel="call", summary="x")
+        app.log_contact(manager, relationship_id, LogContact(occurred_at=MONDAY, channel="call", summary="x"))
 
     refuses(InvalidInput, app, lambda: correct(app, manager, relationship_id, 2, **changes), field)
 
@@ -947,7 +1039,7 @@ def test_a_correction_needs_a_reason(app: Ledger, manager: Audit, relationship_i
         InvalidInput,
         app,
         lambda: app.correct_entry(
-            manager, relationship_id, corrects_version=1, reason="", changes={"client_name": "X"}
+            manager, relationship_id, CorrectEntry(corrects_version=1, reason="", changes={"client_name": "X"})
         ),
         "reason",
     )

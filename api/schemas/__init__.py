@@ -1,0 +1,1 @@
+"""Request bodies (`requests`) and response bodies (`responses`): the API's contract, apart from the domain's events."""

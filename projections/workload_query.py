@@ -1,0 +1,162 @@
+"""The workload as it is asked for: one row per active account manager, worked out against the clock when asked.
+
+The facts (managers, open relationships, scheduled demos, proposals, signed
+value and quotas) come from the workload and pay views; "overdue" and "the
+next 14 days" are worked out against the clock on every read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from domain.errors import NotFound
+from domain.values import Tier
+from projections.base import Row, utc_text
+from projections.pay import PayProjection, PayReader
+from projections.workload import UPCOMING, RelationshipFacts, WorkloadProjection, WorkloadReader
+
+
+def attainment(signed: Decimal, quota: Decimal) -> Decimal | None:
+    """Signed value as a fraction of the quota, to four places (None without a quota)."""
+    return (signed / quota).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if quota > 0 else None
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """What the workload is worked out from, as the views hold it at one position; the clock is applied later."""
+
+    managers: list[Row]
+    open_relationships: list[RelationshipFacts]
+    scheduled_demos: list[Row]
+    proposals: dict[str, int]
+    signed: dict[str, Decimal]
+    quotas: dict[str, Decimal]
+
+    def upcoming_demos(self, now: datetime) -> list[Row]:
+        """The scheduled demos from `now` to 14 days ahead, soonest first."""
+        start, end = utc_text(now), utc_text(now + UPCOMING)
+        return [demo for demo in self.scheduled_demos if start <= demo["scheduled_for"] < end]
+
+    @classmethod
+    def read(cls, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
+        return cls(
+            managers=workload.managers(active_only=True),
+            open_relationships=workload.relationships(status="open"),
+            scheduled_demos=workload.scheduled_demos(),
+            proposals=workload.open_proposals(),
+            signed=pay.signed_values(year),
+            quotas=pay.quotas(year),
+        )
+
+
+class WorkloadFactsCache:
+    """The last facts read, kept while the workload and pay views stay at the positions they were read at.
+
+    Facts only change when a view moves, so a read at the same positions is
+    answered from memory; "overdue" and "the next 14 days" are still worked out
+    against the clock on every request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._facts: WorkloadFacts | None = None
+
+    def get(self, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
+        positions = workload.view.tracking_positions([WorkloadProjection.name, PayProjection.name])
+        key = (positions[WorkloadProjection.name], positions[PayProjection.name], year)
+        with self._lock:
+            if key == self._key and self._facts is not None:
+                return self._facts
+        facts = WorkloadFacts.read(workload, pay, year)  # read at or after `key`: never older
+        with self._lock:
+            self._key, self._facts = key, facts
+        return facts
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    """One active account manager's load: relationships by tier, weighted, and what is due, against the quota."""
+
+    account_manager_id: str
+    name: str
+    active_relationships: int
+    by_tier: dict[str, int]
+    weighted_load: int
+    upcoming_demos: int
+    overdue_follow_ups: int
+    open_proposals: int
+    quota: Decimal
+    signed_value: Decimal
+    attainment: Decimal | None
+
+
+def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) -> list[WorkloadRow]:
+    """The workload of every active account manager (or only one), against the clock at `now`."""
+    open_by_manager: dict[str, list[RelationshipFacts]] = defaultdict(list)
+    for relationship in facts.open_relationships:
+        open_by_manager[relationship.account_manager_id].append(relationship)
+    demos = Counter(demo["account_manager_id"] for demo in facts.upcoming_demos(now))
+    rows = []
+    for manager in facts.managers:
+        manager_id = manager["account_manager_id"]
+        if only is not None and manager_id != only:
+            continue
+        relationships = open_by_manager[manager_id]
+        by_tier = {tier.value: sum(1 for r in relationships if r.tier is tier) for tier in Tier}
+        signed_value, quota = facts.signed.get(manager_id, Decimal(0)), facts.quotas.get(manager_id, Decimal(0))
+        rows.append(
+            WorkloadRow(
+                account_manager_id=manager_id,
+                name=manager["name"],
+                active_relationships=len(relationships),
+                by_tier=by_tier,
+                weighted_load=sum(Tier(tier).weight * count for tier, count in by_tier.items()),
+                upcoming_demos=demos[manager_id],
+                overdue_follow_ups=sum(1 for r in relationships if r.is_overdue(now)),
+                open_proposals=facts.proposals.get(manager_id, 0),
+                quota=quota,
+                signed_value=signed_value,
+                attainment=attainment(signed_value, quota),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ManagerWorkload:
+    """One account manager's workload row, with their demos in the next 14 days and their overdue relationships."""
+
+    row: WorkloadRow
+    demos: list[Row]
+    overdue: list[RelationshipFacts]
+
+
+def manager_workload(
+    workload: WorkloadReader, pay: PayReader, manager_id: str, now: datetime, year: int
+) -> ManagerWorkload:
+    """One active account manager's workload (NotFound for one deactivated, or not in the views yet)."""
+    facts = WorkloadFacts.read(workload, pay, year)
+    rows = workload_rows(facts, now, only=manager_id)
+    if not rows:
+        known = any(m["account_manager_id"] == manager_id for m in workload.managers())
+        raise NotFound(
+            f"Account manager {manager_id} is deactivated and carries no workload."
+            if known
+            else f"No account manager {manager_id} (in the views; pass min_position to wait for a recent one)."
+        )
+    # The demos and relationships come from the facts already read, not from the views again.
+    return ManagerWorkload(
+        row=rows[0],
+        demos=[demo for demo in facts.upcoming_demos(now) if demo["account_manager_id"] == manager_id],
+        overdue=[
+            relationship
+            for relationship in facts.open_relationships
+            if relationship.account_manager_id == manager_id and relationship.is_overdue(now)
+        ],
+    )
