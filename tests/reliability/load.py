@@ -15,6 +15,7 @@ Anything else (a 500, a malformed answer) is `unexpected` and fails the test.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -133,12 +134,16 @@ class Client:
     relationships: list[str]
     journal: Journal
     operations: int
+    until: threading.Event | None = None
+    """If given, the client goes on past `operations` until it is set (so that a fault never finds it idle)."""
 
     def run(self) -> None:
         rng = random.Random(self.number)
         headers = {"Authorization": f"Bearer {self.token}"}
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0) as http:
-            for number in range(self.operations):
+            for number in itertools.count():
+                if number >= self.operations and (self.until is None or self.until.is_set()):
+                    break
                 relationship_id = rng.choice(self.relationships)
                 kind = rng.choices(
                     ("contact", "demo", "tier", "gift", "read_relationship", "read_workload", "read_register"),
@@ -291,15 +296,17 @@ def run_clients(
     *,
     clients: int,
     operations: int,
+    until: threading.Event | None = None,
 ) -> list[threading.Thread]:
-    """Starts the client threads (each `operations` requests) and returns them, running.
+    """Starts the client threads (each `operations` requests, and on until `until` is set if given) and returns
+    them, running.
 
     `tokens` are a manager's (for the commands and most reads) and a compliance officer's.
     """
     manager, compliance = tokens
     threads = [
         threading.Thread(
-            target=Client(number, base_url, manager, compliance, relationships, journal, operations).run,
+            target=Client(number, base_url, manager, compliance, relationships, journal, operations, until).run,
             name=f"client-{number}",
         )
         for number in range(clients)
