@@ -245,8 +245,18 @@ _LINE_BREAKS = frozenset("\n\r\t")
 _VISIBLE_CATEGORIES = frozenset("LMNPS")
 
 
+_DROP_LINE_BREAKS = str.maketrans("", "", "\n\r\t")
+
+
 def _visible_text(value: str, *, multiline: bool) -> str:
     value = value.strip()
+    if value.isascii() and (value.translate(_DROP_LINE_BREAKS) if multiline else value).isprintable():
+        # The usual case, decided without looking at each character: in ASCII only the control characters are
+        # refused and not printable, and a stripped, non-empty printable text starts with a visible character.
+        if value:
+            return value
+        msg = "must contain a visible character"
+        raise ValueError(msg)
     for character in value:
         if unicodedata.category(character) in _REFUSED_CATEGORIES and not (multiline and character in _LINE_BREAKS):
             msg = f"must not contain the invisible or control character U+{ord(character):04X}"
