@@ -33,6 +33,7 @@ class Read(StrEnum):
     RELATIONSHIP_LIST = "the list of relationships"
     ACCOUNT_MANAGER = "an account manager's record, workload, pay and correction requests"
     COMPLIANCE_RECORDS = "the gift register, its exceptions and the audit trail"
+    GIFT_HEADROOM = "a gift recipient's counted total, limit and headroom for a date (never the gifts themselves)"
     ADMINISTRATION = "the access log and the API tokens"
 
 
@@ -79,6 +80,8 @@ RULES: dict[Action | Read, Rule] = {
     Read.ACCOUNT_MANAGER: _reading(_THEIR_RECORD, *_EVERYONE),
     Read.COMPLIANCE_RECORDS: _reading(_THEIR_RECORD, Role.COMPLIANCE, Role.AUDITOR, Role.ADMIN),
     Read.ADMINISTRATION: _reading(_THEIR_RECORD, Role.ADMIN),
+    # Everyone: an account manager needs it before giving; it shows totals only, never another manager's gifts.
+    Read.GIFT_HEADROOM: _reading(_THEIR_RECORD, *_EVERYONE),
 }
 """The role table: every command and every read, with who may."""
 

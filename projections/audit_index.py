@@ -98,11 +98,50 @@ class AuditIndexReader:
     def by_aggregate(self, aggregate_id: str, *, after: int = 0, limit: int = 50) -> list[IndexedEvent]:
         return self._select("aggregate_id = ? AND position > ?", (aggregate_id, after), limit)
 
-    def _select(self, where: str, params: tuple[Any, ...], limit: int) -> list[IndexedEvent]:
+    def matching(
+        self,
+        *,
+        actor_id: str | None = None,
+        event_type: str | None = None,
+        aggregate_id: str | None = None,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[IndexedEvent]:
+        """The events matching every filter given, oldest first: the first `limit` after `after`, or, with
+        `before`, the last `limit` before it (the page that ends there)."""
+        where: list[str] = ["position > ?"]
+        params: list[Any] = [after]
+        for column, value in (("actor_id", actor_id), ("event_type", event_type), ("aggregate_id", aggregate_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if before is None:
+            return self._select(" AND ".join(where), tuple(params), limit)
+        where.append("position < ?")
+        params.append(before)
+        found = self._select(" AND ".join(where), tuple(params), limit, newest_first=True)
+        return found[::-1]
+
+    def actors(self, *, after: str = "", limit: int = 50) -> list[tuple[str, str, int, str]]:
+        """Everyone who recorded an event, by actor id: (actor_id, role, events, last recorded at)."""
+        with self.view.reading() as cursor:
+            return [
+                (row[0], row[1], int(row[2]), row[3])
+                for row in cursor.execute(
+                    "SELECT actor_id, MIN(actor_role), COUNT(*), MAX(recorded_at) FROM audit_events "
+                    f"WHERE actor_id > ? GROUP BY actor_id ORDER BY actor_id LIMIT {int(limit)}",
+                    (after,),
+                ).fetchall()
+            ]
+
+    def _select(
+        self, where: str, params: tuple[Any, ...], limit: int, *, newest_first: bool = False
+    ) -> list[IndexedEvent]:
         with self.view.reading() as cursor:
             rows = cursor.execute(
                 f"SELECT {', '.join(EVENTS.column_names)} FROM audit_events WHERE {where} "
-                f"ORDER BY position LIMIT {int(limit)}",
+                f"ORDER BY position {'DESC' if newest_first else 'ASC'} LIMIT {int(limit)}",
                 params,
             ).fetchall()
         return [IndexedEvent(*row) for row in rows]

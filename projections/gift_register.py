@@ -9,9 +9,10 @@ lowering) shows at once as a breach.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from domain.compliance_policy import (
     ReviewThresholdSet,
 )
 from domain.errors import GiftLimitExceeded, RuleViolation
-from domain.gift_recipient import GiftReceived, MergedInto, RecipientRegistered
+from domain.gift_recipient import GiftReceived, GiftRecipient, MergedInto, RecipientRegistered
 from domain.gift_rule import (
     FINRA_SCHEDULE,
     CountedGift,
@@ -35,12 +36,21 @@ from domain.gift_rule import (
     check_within_limit,
     limit_in_force,
 )
+from domain.recipient_identity import firm_key, person_key
 from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
 from domain.values import LimitYearKind
 from infrastructure.sql import Table, ViewStore
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, handles, money, utc_text
+from projections.gift_register_rows import (
+    NEAR_LIMIT,
+    GiftException,
+    Headroom,
+    People,
+    Person,
+    RecipientYear,
+    RegisteredGift,
+)
 
-NEAR_LIMIT = Decimal("0.8")
 SPLIT_WINDOW = timedelta(days=7)
 
 RECIPIENTS = Table(
@@ -240,127 +250,6 @@ def _schedule(policy: Row | None) -> list[LimitChange]:
 # -- reading -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RegisteredGift:
-    gift_id: str
-    relationship_id: str | None
-    account_manager_id: str | None
-    given_on: date
-    category: str | None
-    description: str | None
-    cost: Decimal
-    counted_value: Decimal
-    limit: Decimal | None
-    limit_year: str | None
-    position: int | None
-
-
-@dataclass(frozen=True)
-class Person:
-    """A recipient as the register knows them."""
-
-    recipient_id: str
-    name: str
-    employer: str
-    merged_into: str | None
-    distinct_from: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WholePerson:
-    """A recipient with everyone merged into them: their ids, every spelling, and the look-alikes declared others."""
-
-    absorbed: tuple[str, ...]
-    spellings: tuple[tuple[str, str], ...]
-    distinct_from: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class People:
-    """Every recipient, and who was merged into whom (gifts to an absorbed recipient count as the survivor's)."""
-
-    by_id: dict[str, Person]
-    spellings: dict[str, list[tuple[str, str]]]
-
-    def survivor(self, recipient_id: str) -> str:
-        """The recipient this one now counts as: themself, or whom they were merged into (to the end of the chain)."""
-        for _ in range(100):
-            person = self.by_id.get(recipient_id)
-            if person is None or person.merged_into is None:
-                return recipient_id
-            recipient_id = person.merged_into
-        return recipient_id
-
-    def whole(self, survivor: str) -> WholePerson:
-        members = [r for r in self.by_id if self.survivor(r) == survivor]
-        absorbed = tuple(sorted(r for r in members if r != survivor))
-        spellings = tuple(dict.fromkeys(s for r in [survivor, *absorbed] for s in self.spellings.get(r, [])))
-        distinct = tuple(dict.fromkeys(d for r in [survivor, *absorbed] for d in self.by_id[r].distinct_from))
-        return WholePerson(absorbed, spellings, distinct)
-
-    def together(self, gifts: dict[str, list[RegisteredGift]]) -> dict[str, list[RegisteredGift]]:
-        """Gifts per recipient, with an absorbed recipient's gifts under their survivor, in date order."""
-        merged: dict[str, list[RegisteredGift]] = {}
-        for recipient_id, given in gifts.items():
-            merged.setdefault(self.survivor(recipient_id), []).extend(given)
-        for given in merged.values():
-            given.sort(key=lambda gift: (gift.given_on, gift.position or 0))
-        return merged
-
-
-@dataclass
-class RecipientYear:
-    """One recipient's gifts in one limit year, against the limit in force."""
-
-    recipient_id: str
-    name: str
-    employer: str
-    limit_year: str
-    limit: Decimal
-    person: WholePerson = WholePerson((), (), ())
-    gifts: list[RegisteredGift] = field(default_factory=list)
-    breaching_gift_ids: set[str] = field(default_factory=set)
-    """The year's gifts that the limit rule, with the schedule as it stands now, would refuse."""
-
-    @property
-    def status(self) -> str:
-        """`breach` (a gift over the limit in force), `near_limit` (the total past 80 % of it), or `ok`."""
-        if self.breaching_gift_ids:
-            return "breach"
-        if self.counted_total > NEAR_LIMIT * self.limit:
-            return "near_limit"
-        return "ok"
-
-    @property
-    def who(self) -> tuple[str, str, str]:
-        return self.recipient_id, self.name, self.employer
-
-    @property
-    def counted_total(self) -> Decimal:
-        return sum((gift.counted_value for gift in self.gifts), Decimal("0.00"))
-
-    @property
-    def headroom(self) -> Decimal:
-        return max(Decimal("0.00"), self.limit - self.counted_total)
-
-
-@dataclass(frozen=True)
-class GiftException:
-    """A gift worth a compliance officer's look: `breach` (the limit in force now would refuse it: the year is
-    over the limit), `near_limit` (the year's total passed 80 % of the limit with it), `split` (another counted
-    gift to the same person within 7 days), or `review` (it counts nothing, but cost more than the firm's review
-    threshold)."""
-
-    kind: str
-    recipient_id: str
-    name: str
-    employer: str
-    gift: RegisteredGift
-    counted_total: Decimal
-    limit: Decimal
-    related_gift_ids: tuple[str, ...] = ()
-
-
 class GiftRegisterReader:
     """Queries over the gift register."""
 
@@ -489,6 +378,71 @@ class GiftRegisterReader:
                     found.append(GiftException("split", *holder.who, gift, holder.counted_total, limit, close))
         return found
 
+    def headroom(self, name: str, employer: str, given_on: date) -> Headroom:
+        """The limit in force on `given_on`, what the person named already has counted in that day's limit year, and
+        the headroom a gift given that day has: the same rule as a gift (`check_within_limit`), so the limit year of
+        every later gift the day falls in is respected too. Merged recipients count as one person.
+
+        The person is found as a gift finds them: by the id their identity key gives, else by a recipient registered
+        (before identity keys) under another id whose name and employer have the same keys. Raises `RuleViolation`
+        for a day before the limit schedule begins.
+        """
+        schedule, policy = self.policy()
+        limit = limit_in_force(schedule, given_on)
+        year = policy.year_of(given_on)
+        people = self.people()
+        found = self._identified(people, name, employer)
+        if found is None:
+            shown_name, shown_employer = " ".join(name.split()), " ".join(employer.split())
+            return Headroom(None, shown_name, shown_employer, given_on, year.label, limit, Decimal("0.00"), limit)
+        survivor = people.survivor(found)
+        person = people.by_id.get(survivor) or people.by_id[found]
+        members = [recipient for recipient in people.by_id if people.survivor(recipient) == survivor]
+        # A later gift's limit year reaches at most a year past the day, and any limit year a year before it.
+        reach = timedelta(days=366)
+        marks = ", ".join("?" for _ in members)
+        with self.view.reading() as cursor:
+            rows = cursor.execute(
+                f"SELECT given_on, counted_cents FROM gr_gifts WHERE recipient_id IN ({marks}) "
+                "AND given_on >= ? AND given_on <= ?",
+                (*members, day_text(_shifted(given_on, -reach)), day_text(_shifted(given_on, reach))),
+            ).fetchall()
+        gifts = [(date.fromisoformat(row[0]), money(row[1])) for row in rows]
+
+        def counted_in(window: LimitYear) -> Decimal:
+            return sum((value for day, value in gifts if window.contains(day)), Decimal("0.00"))
+
+        counted = counted_in(year)
+        rooms = [limit - counted]
+        for day, _ in gifts:
+            if day > given_on and policy.year_of(day).contains(given_on):
+                rooms.append(limit_in_force(schedule, day) - counted_in(policy.year_of(day)))
+        headroom = max(Decimal("0.00"), min(rooms))
+        return Headroom(survivor, person.name, person.employer, given_on, year.label, limit, counted, headroom)
+
+    def _identified(self, people: People, name: str, employer: str) -> str | None:
+        """The recipient a gift naming `name` at `employer` would go to (before following merges), if any."""
+        by_key = str(GiftRecipient.id_for(name, employer))
+        if by_key in people.by_id:
+            return by_key
+        wanted = _keys(name, employer)
+        alike = [
+            person.recipient_id for person in people.by_id.values() if _keys(person.name, person.employer) == wanted
+        ]
+        if len(alike) <= 1:
+            return alike[0] if alike else None
+        # The index holds recipients in the order they were registered, which is the order of their first gifts.
+        marks = ", ".join("?" for _ in alike)
+        with self.view.reading() as cursor:
+            firsts = dict(
+                cursor.execute(
+                    f"SELECT recipient_id, MIN(position) FROM gr_gifts WHERE recipient_id IN ({marks}) "
+                    "GROUP BY recipient_id",
+                    tuple(alike),
+                ).fetchall()
+            )
+        return min(alike, key=lambda recipient: (firsts.get(recipient) is None, firsts.get(recipient) or 0, recipient))
+
     def _counted_gifts_between(self, start: date, end: date) -> dict[str, list[RegisteredGift]]:
         """Counted gifts given from `start` to `end`, per recipient, in date order."""
         with self.view.reading() as cursor:
@@ -534,6 +488,12 @@ def _breaching(
                 pass  # a day before the schedule begins: no limit to be over
             accepted.append(counted)
     return breaching
+
+
+@lru_cache(maxsize=65_536)
+def _keys(name: str, employer: str) -> tuple[str, str]:
+    """A person's identity keys (cached: a look-up by name compares them with every recipient's)."""
+    return person_key(name), firm_key(employer)
 
 
 def _registered_gift(row: tuple[Any, ...]) -> RegisteredGift:

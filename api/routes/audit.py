@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from api.deps import LARGEST_INTEGER, AdminDep, AuditIndexDep, LedgerDep, PageDep, ReaderOfEverythingDep, SystemDep
 from api.problems import problems
@@ -21,20 +23,96 @@ from projections.history import events_at, log_page
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("/events", response_model=Page[AuditEventPublic], responses=problems("forbidden", "validation_error"))
+@router.get(
+    "/events",
+    response_model=Page[AuditEventPublic],
+    responses=problems("forbidden", "projection_lagging", "validation_error"),
+)
 def global_feed(
     principal: ReaderOfEverythingDep,
     ledger: LedgerDep,
     system: SystemDep,
+    index: AuditIndexDep,
     page: PageDep,
     after: Annotated[
         int | None, Query(ge=0, le=LARGEST_INTEGER, description="Only events after this global position.")
     ] = None,
+    before: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=LARGEST_INTEGER,
+            description="The page that ends just before this global position: the last `limit` events before it "
+            "(still oldest first; `next_cursor` continues after it). From the audit index.",
+        ),
+    ] = None,
+    actor_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="Only events recorded by this actor (the `actor_id` on them).",
+        ),
+    ] = None,
+    type: Annotated[  # noqa: A002 - the event's `type`, as each item names it
+        str | None,
+        Query(min_length=1, max_length=100, pattern=r"^[A-Za-z]+$", description="Only events of this type."),
+    ] = None,
+    aggregate_id: Annotated[UUID | None, Query(description="Only events of this aggregate.")] = None,
 ) -> Page[AuditEventPublic]:
-    """Every event of the ledger, oldest first, with its aggregate and audit fields."""
+    """Every event of the ledger, oldest first, with its aggregate and audit fields; filtered by actor, event
+    type and aggregate (all optional, combined), and paged forward (`after`, cursor) or back (`before`)."""
     start = page.after_int("position", after or 0)
-    events = log_page(ledger, system.integrity, after=start, limit=page.limit + 1)
+    if before is None and actor_id is None and type is None and aggregate_id is None:
+        events = log_page(ledger, system.integrity, after=start, limit=page.limit + 1)
+        return page.of(events, audit_event_public, lambda last: {"position": last.position})
+    found = index.matching(
+        actor_id=actor_id,
+        event_type=type,
+        aggregate_id=str(aggregate_id) if aggregate_id else None,
+        after=start,
+        before=before,
+        limit=page.limit + 1,
+    )
+    if before is not None:
+        # The page ending before `before` is the last `limit` found; the cursor goes on after its last event.
+        found = found[-page.limit :]
+        events = events_at(system.ledger, system.integrity, [entry.position for entry in found])
+        items = [audit_event_public(event) for event in events]
+        more = bool(found) and bool(
+            index.matching(
+                actor_id=actor_id,
+                event_type=type,
+                aggregate_id=str(aggregate_id) if aggregate_id else None,
+                after=found[-1].position,
+                limit=1,
+            )
+        )
+        return Page(items=items, next_cursor=page.next_cursor(more, position=found[-1].position) if more else None)
+    events = events_at(system.ledger, system.integrity, [entry.position for entry in found])
     return page.of(events, audit_event_public, lambda last: {"position": last.position})
+
+
+class AuditActorPublic(BaseModel):
+    """Someone who recorded events: the actor id stored on them (a token's name), their role, how many, the last."""
+
+    actor_id: str
+    actor_role: str
+    events: int
+    last_recorded_at: str
+
+
+@router.get("/actors", response_model=Page[AuditActorPublic], responses=problems("forbidden", "validation_error"))
+def actors(principal: ReaderOfEverythingDep, index: AuditIndexDep, page: PageDep) -> Page[AuditActorPublic]:
+    """Everyone who has recorded an event, by actor id (from the audit index), so a feed can be filtered by actor."""
+    # A cursor is the server's own; a NUL (which PostgreSQL refuses in text) can only come from one altered by hand.
+    found = index.actors(after=page.after_text("actor_id").replace("\x00", ""), limit=page.limit + 1)
+    return page.of(
+        found,
+        lambda row: AuditActorPublic(actor_id=row[0], actor_role=row[1], events=row[2], last_recorded_at=row[3]),
+        lambda last: {"actor_id": last[0]},
+    )
 
 
 @router.get(

@@ -16,6 +16,7 @@ from api.schemas.responses import (
     CommandPublic,
     GiftExceptionPublic,
     GiftPolicyPublic,
+    HeadroomPublic,
     LimitChangePublic,
     LimitYearPublic,
     Page,
@@ -23,8 +24,11 @@ from api.schemas.responses import (
     RegisteredGiftPublic,
     SpellingPublic,
 )
-from domain.values import EARLIEST, LATEST
-from projections.gift_register import GiftException, RecipientYear, RegisteredGift, limit_shown
+from domain.errors import InvalidInput, RuleViolation
+from domain.permissions import Read, check_allowed
+from domain.values import EARLIEST, LATEST, BusinessDate, Name
+from projections.gift_register import limit_shown
+from projections.gift_register_rows import GiftException, RecipientYear, RegisteredGift
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
 YearQuery = Annotated[
@@ -168,10 +172,13 @@ def get_recipient(
     principal: ReaderOfEverythingDep,
     ledger: LedgerDep,
     register: GiftRegisterDep,
+    response: Response,
     year: YearQuery = None,
 ) -> RecipientYearPublic:
-    """One recipient's gifts in the limit year, against the limit."""
+    """One recipient's gifts in the limit year, against the limit; `ETag` is the recipient's version (the
+    `If-Match` of a merge into them)."""
     recipient = ledger.gift_recipient(recipient_id)  # 404 for an unknown recipient
+    response.headers["ETag"] = f'"{recipient.version}"'
     today = datetime.now(UTC).date()
     entries = register.register(_this_year(year), today, recipient_id=str(recipient_id))
     if entries:
@@ -189,6 +196,44 @@ def get_recipient(
         headroom=money(limit),
         status="ok",
         gifts=[],
+    )
+
+
+@router.get(
+    "/headroom",
+    response_model=HeadroomPublic,
+    responses=problems("forbidden", "projection_lagging", "validation_error"),
+)
+def get_headroom(
+    principal: PrincipalDep,
+    ledger: LedgerDep,
+    register: GiftRegisterDep,
+    name: Annotated[Name, Query(description="The recipient's name, as a gift would name them.")],
+    employer: Annotated[Name, Query(description="The recipient's employer, as a gift would name it.")],
+    given_on: Annotated[
+        BusinessDate | None, Query(description="The day of the gift (default: today in the firm's time zone).")
+    ] = None,
+) -> HeadroomPublic:
+    """The limit in force on a day, what the person named already has counted in that day's limit year, and the
+    headroom left for a gift given that day, found as a gift finds its recipient (one identity for every spelling;
+    a merged recipient counts as their survivor). Every role may ask, an account manager before giving: it shows
+    these totals only, never anyone's gifts."""
+    check_allowed(principal, Read.GIFT_HEADROOM, account_manager_id=principal.account_manager_id)
+    day = given_on or ledger.today()
+    ledger.check_not_after_today("given_on", day)
+    try:
+        found = register.headroom(name, employer, day)
+    except RuleViolation as refused:  # a day before the limit schedule begins: no gift can be given then
+        raise InvalidInput.of_field("given_on", str(refused)) from None
+    return HeadroomPublic(
+        recipient_id=None if found.recipient_id is None else UUID(found.recipient_id),
+        name=found.name,
+        employer=found.employer,
+        given_on=found.given_on,
+        limit_year=found.limit_year,
+        limit=money(found.limit),
+        counted=money(found.counted),
+        headroom=money(found.headroom),
     )
 
 

@@ -375,3 +375,22 @@ class CorrectionRequestPublic(BaseModel):
     decided_by: str | None = Field(description="The actor id of the manager or admin who decided.")
     decided_version: int | None
     decision_reason: str | None
+
+
+class HeadroomPublic(BaseModel):
+    """What one person may still be given on a day (`GET /compliance/headroom`): totals only, never the gifts."""
+
+    recipient_id: UUID | None = Field(
+        description="The recipient the name and employer identify (the survivor, if merged); null for someone never "
+        "given a gift."
+    )
+    name: str = Field(description="As the register knows them, or as asked for someone never given a gift.")
+    employer: str
+    given_on: date = Field(description="The day asked about (default: today in the firm's time zone).")
+    limit_year: str = Field(description="The limit year that day falls in (`2026`, or `2025-04-01/2026-03-31`).")
+    limit: str = Field(description="The firm's limit in force on that day.")
+    counted: str = Field(description="What already counts against the limit in that limit year.")
+    headroom: str = Field(
+        description="The most a gift given that day may count and still be accepted (never below 0.00); a later "
+        "gift whose limit year includes the day can make it less than `limit - counted`."
+    )

@@ -51,7 +51,8 @@ from domain.values import Audit, Role
 from infrastructure.bootstrap import build_ledger, build_projections, build_view_store
 from infrastructure.settings import Settings
 from projections.audit_index import AuditIndexReader, IndexedEvent
-from projections.gift_register import GiftException, GiftRegisterReader, RecipientYear
+from projections.gift_register import GiftRegisterReader
+from projections.gift_register_rows import GiftException, RecipientYear
 from projections.pay import Pay, PayReader
 from projections.runner import Projections
 from projections.workload import RelationshipFacts, WorkloadReader

@@ -24,7 +24,7 @@ export const session = {
 
 /** A refused or failed request, as the API's problem+json described it (or as the network failed). */
 export class ApiError extends Error {
-  constructor({ status, title, detail, code, path, correlationId }) {
+  constructor({ status, title, detail, code, path, correlationId, errors, method, body }) {
     super(detail || title);
     this.status = status;
     this.title = title;
@@ -32,6 +32,11 @@ export class ApiError extends Error {
     this.code = code;
     this.path = path;
     this.correlationId = correlationId;
+    /** For a 422: [{field, message}], each naming the field it is about ("recipient.name", "cost"). */
+    this.errors = errors || [];
+    this.method = method || "GET";
+    /** The whole problem body (the gift figures of gift_limit_exceeded, the candidates of likely_same_recipient). */
+    this.body = body || {};
   }
 }
 
@@ -43,7 +48,7 @@ function url(path, params) {
   return address;
 }
 
-async function problemOf(response, path) {
+async function problemOf(response, path, method) {
   let body = {};
   try {
     const type = response.headers.get("content-type") || "";
@@ -58,6 +63,9 @@ async function problemOf(response, path) {
     code: body.code || "",
     path,
     correlationId: response.headers.get("x-correlation-id"),
+    errors: Array.isArray(body.errors) ? body.errors : [],
+    method,
+    body,
   });
 }
 
@@ -78,7 +86,7 @@ export async function request(path, { params, token, accept } = {}) {
       path,
     });
   }
-  if (!response.ok) throw await problemOf(response, path);
+  if (!response.ok) throw await problemOf(response, path, "GET");
   return response;
 }
 
@@ -101,6 +109,45 @@ export async function all(path, params = {}, maxPages = 40) {
   return items;
 }
 
+/** A fresh Idempotency-Key: one per submit of a form, kept when the same submit is retried. */
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // only in secure contexts (HTTPS, localhost)
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A command: `method` (POST or PUT) to /v1{path} with a JSON `body`, sending `If-Match` when `version` is given
+ * (the version on screen) and the `idempotencyKey` (so that a double click stores once). Returns the answer's
+ * JSON with its `etag` version, or throws an ApiError carrying the problem (and its field `errors`).
+ */
+export async function send(method, path, body, { version, idempotencyKey, token } = {}) {
+  const headers = {
+    Authorization: `Bearer ${token ?? session.token ?? ""}`,
+    Accept: "application/json",
+    "Content-Type": "application/json",
+    "Idempotency-Key": idempotencyKey ?? newKey(),
+  };
+  if (version !== undefined && version !== null) headers["If-Match"] = `"${version}"`;
+  if (idempotencyKey === false) delete headers["Idempotency-Key"]; // a route that refuses one (POST /tokens)
+  let response;
+  try {
+    response = await fetch(url(path), { method, headers, body: JSON.stringify(body ?? {}), cache: "no-store" });
+  } catch (error) {
+    throw new ApiError({
+      status: 0,
+      title: "The ledger could not be reached",
+      detail: `No answer from ${window.location.origin} (${error.message}); nothing is known to be stored. Submit again: the same request is not stored twice.`,
+      code: "network_error",
+      path,
+      method,
+    });
+  }
+  if (!response.ok) throw await problemOf(response, path, method);
+  const answer = response.status === 204 ? {} : await response.json();
+  const etag = /"?(\d+)"?/.exec(response.headers.get("etag") || "");
+  return { ...answer, etag: etag ? Number(etag[1]) : undefined };
+}
+
 /** GET /health needs no token; the log's head is where every view would be with no lag. */
 export async function head() {
   const response = await fetch(new URL("/health", window.location.origin), { cache: "no-store" });
@@ -113,5 +160,7 @@ export async function head() {
 export function mayRead(role, page) {
   const readersOfEverything = ["compliance", "auditor", "admin"];
   if (page === "compliance" || page === "audit") return readersOfEverything.includes(role);
+  if (page === "admin") return role === "admin"; // the API tokens (GET /v1/tokens)
+  if (page === "pay") return role !== "account_manager"; // the whole team's pay; an account manager reads only their own
   return true;
 }

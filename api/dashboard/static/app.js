@@ -2,8 +2,10 @@
 // #/relationships/{id}, #/compliance, #/audit). Each page reads the public API with the pasted token.
 
 import { ApiError, get, mayRead, session } from "./api.js";
+import { adminPage } from "./admin.js";
 import { auditPage } from "./audit.js";
 import { compliancePage } from "./compliance.js";
+import { payPage } from "./pay.js";
 import { relationshipPage, relationshipsPage } from "./relationships.js";
 import { h, problem } from "./ui.js";
 import { managerPage, workloadPage } from "./workload.js";
@@ -15,8 +17,10 @@ const PAGES = [
   { name: "workload", label: null, pattern: /^\/managers\/([\w-]+)$/, render: managerPage },
   { name: "relationships", label: "Relationships", pattern: /^\/relationships$/, render: relationshipsPage },
   { name: "relationships", label: null, pattern: /^\/relationships\/([\w-]+)$/, render: relationshipPage },
+  { name: "pay", label: "Team pay", pattern: /^\/pay$/, render: payPage },
   { name: "compliance", label: "Compliance", pattern: /^\/compliance$/, render: compliancePage },
   { name: "audit", label: "Audit", pattern: /^\/audit$/, render: auditPage },
+  { name: "admin", label: "Admin", pattern: /^\/admin$/, render: adminPage },
 ];
 
 let drawing = 0;

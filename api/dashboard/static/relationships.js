@@ -2,7 +2,10 @@
 // timeline, and an as-of control (a version slider, or a date and time) showing the state as recorded then.
 
 import { ApiError, all, get } from "./api.js";
-import { badge, business, empty, h, link, money, problem, table, tierBadge, time, utc } from "./ui.js";
+import { openRelationshipAction } from "./relationship_create.js";
+import { relationshipForms } from "./relationship_forms.js";
+import { actorDirectory, describe, storyOf } from "./story.js";
+import { badge, dayHeading, empty, h, link, localDay, money, problem, searchBox, table, tierBadge, time, utc } from "./ui.js";
 
 async function managerNames() {
   try {
@@ -13,25 +16,86 @@ async function managerNames() {
   }
 }
 
+/** The ids of the relationships overdue for contact, from the workload of each manager shown (or only `one`). */
+async function overdueIds(me, one) {
+  let managers;
+  if (me.role === "account_manager") managers = [me.account_manager_id];
+  else if (one) managers = [one];
+  else managers = (await get("/workload")).map((row) => row.account_manager_id);
+  const found = new Map();
+  const loads = await Promise.all(managers.map((managerId) => get(`/account-managers/${managerId}/workload`).catch(() => null)));
+  for (const load of loads) for (const r of (load && load.overdue_relationships) || []) found.set(r.relationship_id, r);
+  return found;
+}
+
 export async function relationshipsPage({ me, query }) {
   const tier = query.get("tier") || "";
   const status = query.get("status") || "";
-  const [items, names] = await Promise.all([all("/relationships", { tier, status }), managerNames()]);
-  const pick = (name, value, options) =>
+  const manager = me.role === "account_manager" ? "" : query.get("manager") || "";
+  const overdueOnly = query.get("overdue") === "yes";
+  const search = query.get("q") || "";
+  const [listed, names, overdue] = await Promise.all([
+    all("/relationships", { tier, status, account_manager_id: manager }),
+    managerNames(),
+    overdueOnly ? overdueIds(me, manager) : Promise.resolve(null),
+  ]);
+  const items = overdue ? listed.filter((r) => overdue.has(r.id)) : listed;
+  const chosen = { tier, status, manager, overdue: overdueOnly ? "yes" : "", q: search };
+  const address = (changes) => {
+    const next = new URLSearchParams(Object.entries({ ...chosen, ...changes }).filter(([, v]) => v));
+    return `#/relationships${next.toString() ? `?${next}` : ""}`;
+  };
+  const go = (changes) => {
+    window.location.hash = address(changes);
+  };
+  const pick = (name, label, value, options) =>
     h(
-      "select",
-      {
-        id: `filter-${name}`,
-        "aria-label": name,
-        onchange: (event) => {
-          const next = new URLSearchParams({ tier, status, [name]: event.target.value });
-          for (const [key, v] of [...next]) if (!v) next.delete(key);
-          window.location.hash = `#/relationships${next.toString() ? `?${next}` : ""}`;
-        },
-      },
-      h("option", { value: "" }, `any ${name}`),
-      options.map((option) => h("option", { value: option, selected: option === value }, option)),
+      "span",
+      { class: "filter" },
+      h("label", { for: `filter-${name}` }, label),
+      h(
+        "select",
+        { id: `filter-${name}`, onchange: (event) => go({ [name]: event.target.value }) },
+        options.map(([option, text]) => h("option", { value: option, selected: option === value }, text)),
+      ),
     );
+  const count = h("span", { class: "hint", id: "relationship-count", "aria-live": "polite" }, `${items.length} relationships`);
+  const listPlace = h("div", { id: "relationship-list" });
+  const managerChoices = [["", "any manager"], ...[...names].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => [id, name])];
+  const overdueBox = h("input", { id: "filter-overdue", type: "checkbox", checked: overdueOnly, onchange: (event) => go({ overdue: event.target.checked ? "yes" : "" }) });
+  const wrap = items.length
+    ? table(
+        [
+          { label: "Client", cell: (r) => link(`#/relationships/${r.id}`, r.client_name) },
+          { label: "Industry", cell: (r) => r.industry.replace("_", " ") },
+          { label: "Tier", cell: (r) => tierBadge(r.tier) },
+          { label: "Status", cell: (r) => badge(r.status) },
+          { label: "Account manager", cell: (r) => link(`#/managers/${r.account_manager_id}`, names.get(r.account_manager_id) || "account manager") },
+          {
+            label: overdue ? "Contact was due" : "Last contact",
+            cell: (r) => (overdue ? [time(overdue.get(r.id).contact_due), " ", badge("overdue", "bad")] : time(r.last_contact_at)),
+          },
+        ],
+        items,
+        { id: "relationships", rowAttributes: (r) => ({ dataset: { relationshipId: r.id, managerId: r.account_manager_id, search: r.client_name } }) },
+      )
+    : empty("No relationships match.");
+  listPlace.append(wrap);
+  const finder = searchBox({
+    id: "filter-name",
+    label: "Client name",
+    placeholder: "Type part of a name",
+    target: listPlace,
+    value: search,
+    onCount: (shown, total) => {
+      count.textContent = shown === total ? `${total} relationships` : `${shown} of ${total} relationships`;
+    },
+    // The address keeps the search (without a redraw), so a link or a reload shows the same list.
+    onInput: (text) => {
+      chosen.q = text.trim();
+      history.replaceState(null, "", address({}));
+    },
+  });
   return [
     h("h1", {}, "Relationships"),
     h(
@@ -39,67 +103,89 @@ export async function relationshipsPage({ me, query }) {
       { class: "subtitle" },
       me.role === "account_manager" ? "The relationships currently assigned to you." : "Every relationship, in the order they were opened.",
     ),
-    h("div", { class: "controls" }, h("label", {}, "Show"), pick("tier", tier, ["key", "major", "standard"]), pick("status", status, ["open", "closed"]), h("span", { class: "hint", id: "relationship-count" }, `${items.length} relationships`)),
-    items.length
-      ? table(
-          [
-            { label: "Client", cell: (r) => link(`#/relationships/${r.id}`, r.client_name) },
-            { label: "Industry", cell: (r) => r.industry.replace("_", " ") },
-            { label: "Tier", cell: (r) => tierBadge(r.tier) },
-            { label: "Status", cell: (r) => badge(r.status) },
-            { label: "Account manager", cell: (r) => link(`#/managers/${r.account_manager_id}`, names.get(r.account_manager_id) || r.account_manager_id.slice(0, 8)) },
-            { label: "Last contact", cell: (r) => (r.last_contact_at ? business(r.last_contact_at) : "—") },
-          ],
-          items,
-          { id: "relationships", rowAttributes: (r) => ({ dataset: { relationshipId: r.id, managerId: r.account_manager_id } }) },
-        )
-      : empty("No relationships match."),
+    h(
+      "div",
+      { class: "controls", role: "search", "aria-label": "Filter relationships" },
+      finder,
+      me.role === "account_manager" ? null : pick("manager", "Manager", manager, managerChoices),
+      pick("tier", "Tier", tier, [["", "any tier"], ["key", "key"], ["major", "major"], ["standard", "standard"]]),
+      pick("status", "Status", status, [["", "any status"], ["open", "open"], ["closed", "closed"]]),
+      h("span", { class: "filter check" }, overdueBox, h("label", { for: "filter-overdue" }, "Overdue for contact")),
+      count,
+    ),
+    ...openRelationshipAction({ me, rerender: () => relationshipsPage({ me, query }) }),
+    listPlace,
   ];
 }
 
-/** One line saying what an event recorded. */
-function summary(event) {
-  const d = event.data || {};
-  switch (event.type) {
-    case "Opened":
-      return `${d.client_name}: ${d.client_kind}, ${String(d.industry).replace("_", " ")}, ${d.tier}`;
-    case "TierChanged":
-      return `Tier changed to ${d.tier}`;
-    case "ContactCadenceChanged":
-      return `Contact every ${d.days} days`;
-    case "AccountManagerAssigned":
-      return `Reassigned: ${d.reason}`;
-    case "ContactLogged":
-      return `${d.channel}: ${d.summary}${d.next_follow_up_on ? ` (follow up by ${d.next_follow_up_on})` : ""}`;
-    case "ProductIntroduced":
-      return `${d.product}: ${d.outcome}`;
-    case "DemoScheduled":
-      return `${d.product} at ${d.location} with ${(d.staff || []).map((p) => (typeof p === "string" ? p : p.name)).join(", ")}`;
-    case "DemoRescheduled":
-      return `Demo moved to ${business(d.scheduled_for)}`;
-    case "DemoCompleted":
-      return `Demo done: ${d.outcome}`;
-    case "DemoCancelled":
-      return `Demo cancelled: ${d.reason}`;
-    case "ContractProposed":
-      return `${d.title}, ${money(d.value)}`;
-    case "ContractSigned":
-      return `Signed, ${money(d.value)}`;
-    case "ContractTerminated":
-      return `Terminated: ${d.reason}`;
-    case "GiftGiven":
-      return `${d.description} to ${(d.recipient && d.recipient.name) || "someone"}, counted ${money(d.counted_value)}`;
-    case "EntertainmentProvided":
-      return `${d.description}, ${money(d.cost)}`;
-    case "EntryCorrected":
-      return `Corrects version ${d.corrects_version}: ${d.reason}`;
-    case "Closed":
-    case "Reopened":
-      return d.reason;
-    default:
-      return JSON.stringify(d).slice(0, 140);
+/**
+ * The timeline: newest first, one group of rows per local day (recorded time), each row saying in words what
+ * the event did and who did it, by name. One `<tr data-version>` per event; the day heads its group.
+ */
+function timeline(events, actors, managerName) {
+  const story = storyOf(events);
+  const newest = [...events].sort((a, b) => b.version - a.version);
+  const days = [];
+  for (const event of newest) {
+    const day = localDay(event.recorded_at);
+    if (!days.length || days[days.length - 1].day !== day) days.push({ day, events: [] });
+    days[days.length - 1].events.push(event);
   }
+  const rows = [];
+  const groups = days.map(({ day, events: those }) =>
+    h(
+      "tbody",
+      { class: "day", dataset: { day } },
+      those.map((event, index) => {
+        const row = h(
+          "tr",
+          { dataset: { version: event.version, type: event.type } },
+          index === 0 ? h("th", { scope: "rowgroup", rowspan: those.length, class: "day-head" }, h("time", { datetime: day }, dayHeading(day))) : null,
+          h("td", { class: "when" }, time(event.recorded_at, undefined, "clock")),
+          h(
+            "td",
+            { class: "what" },
+            h("div", { class: "said" }, describe(event, story, managerName)),
+            h("div", { class: "hint" }, event.type),
+          ),
+          h("td", { class: "actor-cell" }, actors.cell(event)),
+          h("td", { class: "num version" }, h("span", { title: `correlation id ${event.correlation_id}` }, String(event.version))),
+        );
+        rows.push(row);
+        return row;
+      }),
+    ),
+  );
+  const head = h("thead", {}, h("tr", {}, ["Day", "Time", "What happened", "Who", "Version"].map((t) => h("th", { scope: "col", class: t === "Version" ? "num" : "" }, t))));
+  const table = h("table", { id: "timeline", class: "timeline" }, h("caption", { class: "visually-hidden" }, "Timeline, newest first"), head, groups);
+  // The newest events first; the older ones a click away (a long history is not a page of thousands of pixels).
+  const more = h("button", { type: "button", id: "timeline-more", class: "more" });
+  function fold(folded) {
+    rows.forEach((row, index) => {
+      row.hidden = folded && index >= TIMELINE_SHOWN;
+    });
+    for (const group of groups) group.hidden = [...group.rows].every((row) => row.hidden);
+    more.hidden = rows.length <= TIMELINE_SHOWN;
+    more.textContent = folded ? `Show the ${rows.length - TIMELINE_SHOWN} older events` : `Show only the newest ${TIMELINE_SHOWN}`;
+    more.setAttribute("aria-expanded", String(!folded));
+  }
+  let folded = true;
+  more.addEventListener("click", () => {
+    folded = !folded;
+    fold(folded);
+  });
+  fold(folded);
+  const reveal = () => {
+    if (folded) {
+      folded = false;
+      fold(false);
+    }
+  };
+  const element = h("div", {}, h("div", { class: "table-wrap" }, table), more);
+  return { element, rows, reveal };
 }
+
+const TIMELINE_SHOWN = 30;
 
 const FIELDS = [
   ["Client", (s) => s.client_name, "client_name"],
@@ -109,9 +195,9 @@ const FIELDS = [
   ["Status", (s) => badge(s.status), "status"],
   ["Account manager", null, "account_manager_id"],
   ["Contact cadence", (s) => `every ${s.cadence_days} days`, "cadence_days"],
-  ["Last contact", (s) => (s.last_contact_at ? business(s.last_contact_at) : "—"), "last_contact_at"],
-  ["Next follow-up", (s) => s.next_follow_up_on || "—", "next_follow_up_on"],
-  ["Opened (recorded)", (s) => utc(s.opened_at), "opened_at"],
+  ["Last contact", (s) => time(s.last_contact_at), "last_contact_at"],
+  ["Next follow-up", (s) => time(s.next_follow_up_on), "next_follow_up_on"],
+  ["Opened (recorded)", (s) => time(s.opened_at), "opened_at"],
   ["Products pitched", (s) => String(Object.keys(s.products).length), "products"],
   ["Demos", (s) => String(Object.keys(s.demos).length), "demos"],
   ["Contracts", (s) => String(Object.keys(s.contracts).length), "contracts"],
@@ -142,7 +228,7 @@ function stateTables(state) {
     demos.length
       ? table(
           [
-            { label: "When", cell: (d) => business(d.scheduled_for) },
+            { label: "When", cell: (d) => time(d.scheduled_for) },
             { label: "Product", cell: (d) => d.product },
             { label: "Where", cell: (d) => d.location },
             { label: "Staff", cell: (d) => (d.staff || []).map((p) => `${p.name} (${p.role})`).join(", ") },
@@ -157,9 +243,9 @@ function stateTables(state) {
           [
             { label: "Title", cell: (c) => c.title },
             { label: "Value", numeric: true, cell: (c) => money(c.value) },
-            { label: "Term", cell: (c) => `${c.starts_on} to ${c.ends_on}` },
+            { label: "Term", cell: (c) => [time(c.starts_on), " to ", time(c.ends_on)] },
             { label: "Status", cell: (c) => badge(c.status, c.status === "signed" ? "good" : c.status === "terminated" ? "closed" : "warn") },
-            { label: "Signed on", cell: (c) => c.signed_on || "—" },
+            { label: "Signed on", cell: (c) => time(c.signed_on) },
           ],
           contracts,
         )
@@ -167,9 +253,11 @@ function stateTables(state) {
   ];
 }
 
-export async function relationshipPage({ params }) {
+export async function relationshipPage(context) {
+  const { params, me } = context;
   const [id] = params;
   const [now, events, names] = await Promise.all([get(`/relationships/${id}`), all(`/relationships/${id}/events`), managerNames()]);
+  const actors = await actorDirectory(me, names);
   const recordedAt = new Map(events.map((e) => [e.version, e.recorded_at]));
   const statePlace = h("div", { class: "panel" }, stateFacts(now, now, names));
   const tablesPlace = h("div", {}, stateTables(now));
@@ -179,20 +267,7 @@ export async function relationshipPage({ params }) {
   const when = h("input", { id: "asof-time", type: "datetime-local", step: 1, "aria-label": "As recorded at (your local time)" });
   let asking = 0;
 
-  const rows = events.map((event) =>
-    h(
-      "tr",
-      { dataset: { version: event.version } },
-      h("td", { class: "num" }, String(event.version)),
-      h("td", {}, h("strong", {}, event.type), h("div", { class: "hint" }, summary(event))),
-      h("td", {}, event.occurred_at ? time(event.occurred_at, business(event.occurred_at)) : "—"),
-      h("td", {}, time(event.recorded_at)),
-      h("td", {}, h("span", { class: "clip", title: event.actor_id }, event.actor_id), h("div", { class: "hint" }, event.actor_role.replace("_", " "))),
-      h("td", {}, h("span", { class: "mono clip", title: event.correlation_id }, event.correlation_id)),
-    ),
-  );
-
-  const timelineHead = h("thead", {}, h("tr", {}, ["Version", "Event", "Business time", "Recorded", "Actor", "Correlation id"].map((t) => h("th", { scope: "col" }, t))));
+  const { element: timelineElement, rows, reveal } = timeline(events, actors, (managerId) => names.get(managerId));
 
   function labelFor(version) {
     label.textContent = `Version ${version} of ${now.version} · recorded ${utc(recordedAt.get(version))}`;
@@ -200,13 +275,18 @@ export async function relationshipPage({ params }) {
 
   function show(state, problemShown) {
     const version = state ? state.version : 0;
+    if (state && rows.some((row) => row.hidden && Number(row.dataset.version) >= version)) reveal(); // the row asked for shows
     for (const row of rows) {
       const v = Number(row.dataset.version);
       row.classList.toggle("later", v > version);
       row.classList.toggle("current-version", v === version && version !== now.version);
     }
     if (problemShown) {
+      // Nothing of the state shown before stays under the error: it would read as the answer.
       banner.replaceChildren(problemShown);
+      statePlace.replaceChildren(h("p", { class: "empty", id: "state-none" }, "No state to show for that moment."));
+      tablesPlace.replaceChildren();
+      label.textContent = "";
       return;
     }
     slider.value = String(version);
@@ -254,10 +334,14 @@ export async function relationshipPage({ params }) {
   labelFor(now.version);
   show(now);
 
+  // The forms of the roles that may record or decide here (relationship_forms.js); after an answer they draw the
+  // page again with this same function, keeping themselves (open forms, focus) in place.
+  const forms = await relationshipForms({ relationship: now, events, render: () => relationshipPage(context) });
+
   return [
     h("div", { class: "crumbs" }, link("#/relationships", "Relationships"), " / ", link(`#/managers/${now.account_manager_id}`, names.get(now.account_manager_id) || "account manager")),
     h("h1", { id: "client-name" }, now.client_name),
-    h("p", { class: "subtitle" }, `${events.length} events · version ${now.version} · last recorded ${utc(now.recorded_at)}`),
+    h("p", { class: "subtitle" }, `${events.length} events · version ${now.version} · last recorded `, time(now.recorded_at)),
     h(
       "section",
       { class: "panel asof", "aria-label": "As of" },
@@ -275,7 +359,9 @@ export async function relationshipPage({ params }) {
     h("h2", {}, "State"),
     statePlace,
     tablesPlace,
+    forms,
     h("h2", {}, "Timeline"),
-    h("div", { class: "table-wrap" }, h("table", { id: "timeline" }, timelineHead, h("tbody", {}, rows))),
+    h("p", { class: "hint" }, "Newest first, grouped by the day it was recorded (your local time; UTC on hover)."),
+    timelineElement,
   ];
 }

@@ -85,26 +85,102 @@ export function percent(fraction) {
   return `${(Number(fraction) * 100).toFixed(1)} %`;
 }
 
-/** A recorded time (UTC) as "2026-11-27 00:12:16 UTC". */
-export function utc(text) {
+// One time format everywhere: the viewer's local time with its offset ("3 Dec 2026, 14:00 +01:00"), the UTC
+// time on hover (`title`) and in `<time datetime>`. A date stays a date ("3 Dec 2026"), never moved across zones.
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DATE_ONLY = /^(\d{4})-(\d\d)-(\d\d)$/;
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/** A Date for an RFC 3339 time (or a Date), or null. */
+function instant(text) {
+  if (!text) return null;
+  const when = text instanceof Date ? text : new Date(text);
+  return Number.isNaN(when.getTime()) ? null : when;
+}
+
+/** The viewer's offset from UTC at that moment: "+01:00", "-05:00". */
+export function offsetOf(when) {
+  const minutes = -when.getTimezoneOffset();
+  return `${minutes >= 0 ? "+" : "-"}${pad2(Math.floor(Math.abs(minutes) / 60))}:${pad2(Math.abs(minutes) % 60)}`;
+}
+
+/** "2026-12-03" → "3 Dec 2026" (a business date: no time zone involved). */
+export function dateText(text) {
   if (!text) return "—";
-  const when = new Date(text);
-  if (Number.isNaN(when.getTime())) return text;
+  const match = DATE_ONLY.exec(String(text));
+  if (!match) return localTime(text);
+  return `${Number(match[3])} ${MONTHS[Number(match[2]) - 1]} ${match[1]}`;
+}
+
+/** The local calendar day of a time, as YYYY-MM-DD (for grouping). */
+export function localDay(text) {
+  const match = DATE_ONLY.exec(String(text || ""));
+  if (match) return String(text);
+  const when = instant(text);
+  if (!when) return "";
+  return `${when.getFullYear()}-${pad2(when.getMonth() + 1)}-${pad2(when.getDate())}`;
+}
+
+/** "2026-12-03" → "Thursday 3 Dec 2026" (a day heading). */
+export function dayHeading(day) {
+  const match = DATE_ONLY.exec(day || "");
+  if (!match) return day || "—";
+  const weekday = WEEKDAYS[new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3])).getDay()];
+  return `${weekday} ${dateText(day)}`;
+}
+
+/** A time of day in the viewer's zone with its offset: "14:00 +01:00". */
+export function clockText(text) {
+  const when = instant(text);
+  if (!when) return text ? String(text) : "—";
+  return `${pad2(when.getHours())}:${pad2(when.getMinutes())} ${offsetOf(when)}`;
+}
+
+/** THE format for a time: "3 Dec 2026, 14:00 +01:00" in the viewer's zone; a date-only value stays a date. */
+export function localTime(text) {
+  if (!text) return "—";
+  if (DATE_ONLY.test(String(text))) return dateText(text);
+  const when = instant(text);
+  if (!when) return String(text);
+  return `${when.getDate()} ${MONTHS[when.getMonth()]} ${when.getFullYear()}, ${clockText(when)}`;
+}
+
+/** The UTC reading shown on hover: "2026-12-03 13:00:00 UTC". */
+export function utcText(text) {
+  const when = instant(text);
+  if (!when) return text ? String(text) : "";
   return `${when.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** A business time as it was given, offset included: "2026-03-08 10:00 −05:00"; a date stays a date. */
-export function business(text) {
-  if (!text) return "—";
-  const match = /^(\d{4}-\d\d-\d\d)(?:T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/.exec(text);
-  if (!match) return text;
-  const [, day, clock, offset] = match;
-  if (!clock) return day;
-  return `${day} ${clock}${offset ? ` ${offset === "Z" ? "UTC" : offset.replace("-", "−")}` : ""}`;
+/** Kept for older callers: a recorded time, in the one format. */
+export function utc(text) {
+  return localTime(text);
 }
 
-export function time(text, formatted) {
-  return h("time", { datetime: text || undefined, title: text || undefined }, formatted ?? utc(text));
+/** Kept for older callers: a business time or date, in the one format. */
+export function business(text) {
+  return localTime(text);
+}
+
+/**
+ * A `<time>`: the local reading (or `formatted`), `datetime` the UTC instant (a date stays a date), and the UTC
+ * reading on hover. `how`: "clock" for the time of day only.
+ */
+export function time(text, formatted, how) {
+  if (!text) return h("span", { class: "no-time" }, "—");
+  if (DATE_ONLY.test(String(text))) return h("time", { datetime: text, title: text }, formatted ?? dateText(text));
+  const when = instant(text);
+  if (!when) return h("span", {}, String(text));
+  const shown = formatted ?? (how === "clock" ? clockText(when) : localTime(when));
+  return h("time", { datetime: when.toISOString(), title: utcText(when) }, shown);
+}
+
+/** Whole days from `then` to `now` (floor; 0 within the first day). */
+export function daysSince(then, now = new Date()) {
+  const when = instant(then);
+  return when ? Math.floor((now.getTime() - when.getTime()) / 86_400_000) : null;
 }
 
 export function badge(text, tone) {
@@ -127,7 +203,7 @@ export function problem(error, context) {
   const meta = [];
   if (status) meta.push(`HTTP ${status}`);
   if (error && error.code) meta.push(error.code);
-  if (error && error.path) meta.push(`GET /v1${error.path}`);
+  if (error && error.path) meta.push(`${error.method || "GET"} /v1${error.path}`);
   if (error && error.correlationId) meta.push(`correlation id ${error.correlationId}`);
   return h(
     "div",
@@ -213,4 +289,56 @@ export function tierBadge(tier) {
 
 export function link(href, text) {
   return h("a", { href }, text);
+}
+
+/** Text folded for searching: case and accents ignored. */
+export function folded(text) {
+  return String(text || "")
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase();
+}
+
+/**
+ * A labelled search box that hides the rows of `target` (a table, or what holds one) whose text does not hold
+ * what is typed (case and accents ignored; a row's `data-search` is used instead of its text when it has one).
+ * It keeps working when the table redraws its rows (sorting). `onCount(shown, total)` hears each change.
+ * Usage: `searchBox({ id: "register-search", label: "Find a recipient", target: tableWrap })`.
+ */
+export function searchBox({ id, label, placeholder, target, value = "", onCount, onInput }) {
+  const input = h("input", { id, type: "search", value, placeholder: placeholder || "", autocomplete: "off", spellcheck: "false" });
+  function apply() {
+    const wanted = folded(input.value.trim());
+    const rows = [...target.querySelectorAll("tbody tr")];
+    let shown = 0;
+    for (const row of rows) {
+      const match = !wanted || folded(row.dataset.search ?? row.textContent).includes(wanted);
+      row.hidden = !match;
+      if (match) shown += 1;
+    }
+    onCount?.(shown, rows.length);
+  }
+  input.addEventListener("input", () => {
+    apply();
+    onInput?.(input.value);
+  });
+  const body = target.querySelector("tbody");
+  if (body) new MutationObserver(apply).observe(body, { childList: true });
+  queueMicrotask(apply);
+  return h("span", { class: "search" }, h("label", { for: id }, label), input);
+}
+
+/**
+ * A year selector that always holds the year shown (so `?year=2019` and the selector agree): the last `span`
+ * years up to this one, plus `year` if it lies outside them.
+ */
+export function yearSelect({ id, year, label = "Year", span = 3, onchange }) {
+  const thisYear = new Date().getFullYear();
+  const years = new Set(Array.from({ length: span }, (_, back) => thisYear - back));
+  years.add(year);
+  return h(
+    "select",
+    { id, "aria-label": label, onchange },
+    [...years].sort((a, b) => b - a).map((option) => h("option", { value: option, selected: option === year }, String(option))),
+  );
 }

@@ -1,7 +1,9 @@
 // Workload: one row per account manager, and one manager's demos, overdue relationships, relationships and pay.
 
 import { all, get } from "./api.js";
-import { badge, bar, business, card, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, utc } from "./ui.js";
+import { badge, bar, business, card, daysSince, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, utc, yearSelect } from "./ui.js";
+import { openingFor } from "./relationship_create.js";
+import { planSection, teamSection } from "./team.js";
 
 const TIERS = ["key", "major", "standard"];
 
@@ -61,6 +63,10 @@ export async function workloadPage({ me }) {
     { key: "proposals", label: "Proposals", numeric: true, value: (r) => r.open_proposals, cell: (r) => String(r.open_proposals) },
     { key: "attainment", label: `Quota ${year}`, value: (r) => (r.attainment === null ? null : Number(r.attainment)), cell: (r) => attainmentMeter(r, attainmentScale) },
   ];
+  if (me.role === "account_manager" && me.account_manager_id) {
+    const own = sortableTable(columns, rows, { id: "workload", rowAttributes: (r) => ({ dataset: { managerId: r.account_manager_id } }) });
+    return myDay(me, own);
+  }
   return [
     h("h1", {}, "Workload"),
     h(
@@ -86,6 +92,96 @@ export async function workloadPage({ me }) {
           rowAttributes: (r) => ({ dataset: { managerId: r.account_manager_id } }),
         })
       : empty("No active account managers."),
+    ...teamSection({ me, rerender: () => workloadPage({ me }), extra: openingFor(me) }),
+  ];
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+function overdueWords(days) {
+  if (days === null) return "overdue";
+  return days < 1 ? "less than a day overdue" : `${days} day${days === 1 ? "" : "s"} overdue`;
+}
+
+/**
+ * An account manager's landing page is their day: the relationships overdue for contact, most overdue first,
+ * each saying by how many days; the demos of the next seven days; the proposals waiting to be signed.
+ */
+async function myDay(me, ownRow) {
+  const id = me.account_manager_id;
+  const [workload, relationships] = await Promise.all([get(`/account-managers/${id}/workload`), all("/relationships", { account_manager_id: id, status: "open" })]);
+  const now = new Date();
+  const overdue = workload.overdue_relationships
+    .map((r) => ({ ...r, days: daysSince(r.contact_due, now) }))
+    .sort((a, b) => b.days - a.days || new Date(a.contact_due) - new Date(b.contact_due) || a.client_name.localeCompare(b.client_name));
+  const week = workload.demos
+    .filter((d) => new Date(d.scheduled_for).getTime() - now.getTime() < WEEK_MS)
+    .sort((a, b) => new Date(a.scheduled_for) - new Date(b.scheduled_for));
+  const states = await Promise.all(relationships.map((r) => get(`/relationships/${r.id}`).catch(() => null)));
+  const proposals = states
+    .filter(Boolean)
+    .flatMap((state) =>
+      Object.entries(state.contracts || {})
+        .filter(([, c]) => c.status === "proposed")
+        .map(([contractId, c]) => ({ ...c, contract_id: contractId, relationship_id: state.id, client_name: state.client_name })),
+    )
+    .sort((a, b) => String(a.starts_on).localeCompare(String(b.starts_on)));
+  const waiting = proposals.reduce((total, c) => total + Number(c.value), 0);
+  return [
+    h("h1", { id: "my-day-title" }, `Your day, ${workload.name}`),
+    h("p", { class: "subtitle" }, "Today: ", time(now.toISOString()), ". Who to contact first, the demos of the week, and the proposals waiting to be signed."),
+    h(
+      "div",
+      { class: "cards" },
+      card("Overdue for contact", String(overdue.length), overdue.length ? "bad" : ""),
+      card("Demos this week", String(week.length)),
+      card("Proposals waiting", `${proposals.length}`),
+      card("Waiting to be signed", money(waiting, { whole: true })),
+      card(`Attainment ${now.getFullYear()}`, percent(workload.attainment)),
+    ),
+    h("h2", { id: "my-overdue-title" }, `Overdue for contact (${overdue.length})`),
+    overdue.length
+      ? table(
+          [
+            { label: "Client", cell: (r) => link(`#/relationships/${r.relationship_id}`, r.client_name) },
+            { label: "Overdue by", cell: (r) => h("span", { class: "count-bad days-overdue", dataset: { days: r.days } }, overdueWords(r.days)) },
+            { label: "Tier", cell: (r) => tierBadge(r.tier) },
+            { label: "Contact was due", cell: (r) => time(r.contact_due) },
+            { label: "Last contact", cell: (r) => time(r.last_contact_at) },
+          ],
+          overdue,
+          { id: "my-overdue", rowAttributes: (r) => ({ dataset: { relationshipId: r.relationship_id, days: r.days } }) },
+        )
+      : empty("Nothing overdue: every relationship has been contacted within its cadence."),
+    h("h2", {}, `Demos this week (${week.length})`),
+    week.length
+      ? table(
+          [
+            { label: "When", cell: (d) => time(d.scheduled_for) },
+            { label: "Client", cell: (d) => link(`#/relationships/${d.relationship_id}`, d.client_name) },
+            { label: "Product", cell: (d) => d.product },
+            { label: "Where", cell: (d) => d.location },
+            { label: "Staff sent", cell: (d) => staffChips(d.staff) },
+          ],
+          week,
+          { id: "my-demos", rowAttributes: (d) => ({ dataset: { demoId: d.demo_id } }) },
+        )
+      : empty("No demos in the next seven days."),
+    h("h2", {}, `Proposals waiting (${proposals.length})`),
+    proposals.length
+      ? table(
+          [
+            { label: "Client", cell: (c) => link(`#/relationships/${c.relationship_id}`, c.client_name) },
+            { label: "Contract", cell: (c) => c.title },
+            { label: "Value", numeric: true, cell: (c) => money(c.value) },
+            { label: "Term", cell: (c) => [time(c.starts_on), " to ", time(c.ends_on)] },
+          ],
+          proposals,
+          { id: "my-proposals", rowAttributes: (c) => ({ dataset: { contractId: c.contract_id } }) },
+        )
+      : empty("No proposals waiting to be signed."),
+    h("h2", {}, "Your numbers"),
+    ownRow,
   ];
 }
 
@@ -125,7 +221,7 @@ function payPanel(pay) {
   );
 }
 
-export async function managerPage({ params, query }) {
+export async function managerPage({ me, params, query }) {
   const [id] = params;
   const year = Number(query.get("year")) || new Date().getUTCFullYear();
   const [workload, pay, relationships] = await Promise.all([
@@ -133,14 +229,8 @@ export async function managerPage({ params, query }) {
     get(`/account-managers/${id}/pay/${year}`),
     all("/relationships", { account_manager_id: id }),
   ]);
-  const yearPicker = h(
-    "select",
-    { id: "pay-year", "aria-label": "Year", onchange: (event) => (window.location.hash = `#/managers/${id}?year=${event.target.value}`) },
-    [0, 1, 2].map((back) => {
-      const option = new Date().getUTCFullYear() - back;
-      return h("option", { value: option, selected: option === year }, String(option));
-    }),
-  );
+  // The selector always holds the year shown, so `?year=2019` and the selector agree.
+  const yearPicker = yearSelect({ id: "pay-year", year, onchange: (event) => (window.location.hash = `#/managers/${id}?year=${event.target.value}`) });
   return [
     h("div", { class: "crumbs" }, link("#/workload", "Workload"), " / account manager"),
     h("h1", { id: "manager-name" }, workload.name),
@@ -193,7 +283,7 @@ export async function managerPage({ params, query }) {
                 { label: "Client", cell: (r) => link(`#/relationships/${r.id}`, r.client_name) },
                 { label: "Tier", cell: (r) => tierBadge(r.tier) },
                 { label: "Status", cell: (r) => badge(r.status) },
-                { label: "Last contact", cell: (r) => (r.last_contact_at ? business(r.last_contact_at).slice(0, 10) : "—") },
+                { label: "Last contact", cell: (r) => time(r.last_contact_at) },
               ],
               relationships,
               { id: "manager-relationships" },
@@ -201,6 +291,7 @@ export async function managerPage({ params, query }) {
           : empty("No relationships."),
       ),
     ),
-    h("p", { class: "hint" }, `As of ${utc(new Date().toISOString())}.`),
+    ...planSection({ me, id, year, payPanel }),
+    h("p", { class: "hint" }, "As of ", time(new Date().toISOString()), "."),
   ];
 }
