@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, DemoLedger
@@ -161,6 +162,51 @@ def test_the_account_managers_landing_page_is_their_day(page: Page, demo: DemoLe
     expect(rows.first.locator(".days-overdue")).to_contain_text(words)
     # Their own workload row is still there, under their day.
     expect(page.locator("#workload tbody tr")).to_have_attribute("data-manager-id", me["account_manager_id"])
+
+
+def test_an_account_managers_day_lists_their_corrections_awaiting_a_decision(page: Page, demo: DemoLedger) -> None:
+    me = demo.api("account_manager", "/me")
+    relationship = demo.every("account_manager", "/relationships", status="open")[0]
+    headers = {"Authorization": f"Bearer {demo.tokens['account_manager']}"}
+
+    def post(path: str, body: dict[str, object]) -> dict[str, object]:
+        answer = httpx.post(f"{demo.base_url}/v1{path}", json=body, headers=headers, timeout=30)
+        assert answer.status_code in (200, 201, 202), answer.text
+        return dict(answer.json())
+
+    base = f"/relationships/{relationship['id']}"
+    today = datetime.now(UTC).date()
+    proposed = post(
+        f"{base}/contracts",
+        {
+            "title": "Day-page retainer",
+            "value": "12000.00",
+            "starts_on": str(today),
+            "ends_on": str(today + timedelta(days=365)),
+        },
+    )
+    signed = post(f"{base}/contracts/{proposed['contract_id']}/signature", {"signed_on": str(today)})
+    # Moving the value of a signing moves pay: from an account manager it is only a request, for a manager to decide.
+    requested = post(
+        f"{base}/corrections",
+        {
+            "corrects_version": signed["version"],
+            "reason": "The signed value was 12,500",
+            "changes": {"value": "12500.00"},
+        },
+    )
+    assert requested["status"] == "requested"
+    waiting = demo.every("account_manager", "/correction-requests", status="open")
+    assert all(r["requested_by"] == me["account_manager_id"] for r in waiting)
+
+    sign_in(page, demo.tokens["account_manager"])
+
+    rows = page.locator("#my-requests tbody tr")
+    expect(rows).to_have_count(len(waiting))
+    ours = page.locator(f"#my-requests tbody tr[data-request-id='{requested['request_id']}']")
+    expect(ours).to_contain_text(relationship["client_name"])
+    expect(ours).to_contain_text("value → 12500.00")
+    expect(ours).to_contain_text("The signed value was 12,500")
 
 
 def test_filters_narrow_the_relationships_list(page: Page, demo: DemoLedger) -> None:

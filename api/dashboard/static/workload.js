@@ -105,11 +105,16 @@ function overdueWords(days) {
 
 /**
  * An account manager's landing page is their day: the relationships overdue for contact, most overdue first,
- * each saying by how many days; the demos of the next seven days; the proposals waiting to be signed.
+ * each saying by how many days; the demos of the next seven days; the proposals waiting to be signed; and the
+ * corrections they asked for that still wait for a manager's decision.
  */
 async function myDay(me, ownRow) {
   const id = me.account_manager_id;
-  const [workload, relationships] = await Promise.all([get(`/account-managers/${id}/workload`), all("/relationships", { account_manager_id: id, status: "open" })]);
+  const [workload, relationships, requests] = await Promise.all([
+    get(`/account-managers/${id}/workload`),
+    all("/relationships", { account_manager_id: id, status: "open" }),
+    all("/correction-requests", { status: "open" }), // an account manager's are their own
+  ]);
   const now = new Date();
   const overdue = workload.overdue_relationships
     .map((r) => ({ ...r, days: daysSince(r.contact_due, now) }))
@@ -180,6 +185,20 @@ async function myDay(me, ownRow) {
           { id: "my-proposals", rowAttributes: (c) => ({ dataset: { contractId: c.contract_id } }) },
         )
       : empty("No proposals waiting to be signed."),
+    h("h2", {}, `Your corrections awaiting a decision (${requests.length})`),
+    requests.length
+      ? table(
+          [
+            { label: "Asked", cell: (r) => time(r.requested_at) },
+            { label: "Client", cell: (r) => link(`#/relationships/${r.relationship_id}`, r.client_name || "a relationship") },
+            { label: "Corrects", cell: (r) => `${r.corrected_type.split(".").pop()} (version ${r.corrects_version})` },
+            { label: "Changes", cell: (r) => Object.entries(r.changes).map(([field, value]) => `${field.replaceAll("_", " ")} → ${value}`).join("; ") },
+            { label: "Why", cell: (r) => r.reason },
+          ],
+          requests,
+          { id: "my-requests", rowAttributes: (r) => ({ dataset: { requestId: r.request_id } }) },
+        )
+      : empty("No corrections waiting: a manager has decided every one you asked for."),
     h("h2", {}, "Your numbers"),
     ownRow,
   ];
