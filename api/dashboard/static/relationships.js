@@ -5,7 +5,7 @@ import { ApiError, all, get } from "./api.js";
 import { openRelationshipAction } from "./relationship_create.js";
 import { relationshipForms } from "./relationship_forms.js";
 import { actorDirectory, describe, storyOf } from "./story.js";
-import { badge, dayHeading, empty, h, link, localDay, money, problem, searchBox, table, tierBadge, time, utc } from "./ui.js";
+import { badge, dayHeading, empty, h, link, localDay, localTime, money, problem, searchBox, table, tierBadge, time } from "./ui.js";
 
 async function managerNames() {
   try {
@@ -270,7 +270,7 @@ export async function relationshipPage(context) {
   const { element: timelineElement, rows, reveal } = timeline(events, actors, (managerId) => names.get(managerId));
 
   function labelFor(version) {
-    label.textContent = `Version ${version} of ${now.version} · recorded ${utc(recordedAt.get(version))}`;
+    label.textContent = `Version ${version} of ${now.version} · recorded ${localTime(recordedAt.get(version))}`;
   }
 
   function show(state, problemShown) {
@@ -299,7 +299,7 @@ export async function relationshipPage(context) {
         : h(
             "div",
             { class: "banner", id: "asof-note" },
-            `Showing the state as recorded at version ${version} (${utc(state.recorded_at)}); it is now at version ${now.version}. Highlighted facts have changed since.`,
+            `Showing the state as recorded at version ${version} (${localTime(state.recorded_at)}); it is now at version ${now.version}. Highlighted facts have changed since.`,
             h("button", { type: "button", onclick: () => show(now) }, "Back to now"),
           ),
     );
@@ -329,7 +329,7 @@ export async function relationshipPage(context) {
   const askAt = () => {
     if (!when.value) return;
     const at = new Date(when.value);
-    ask({ as_of: at.toISOString() }, utc(at.toISOString()));
+    ask({ as_of: at.toISOString() }, localTime(at.toISOString()));
   };
   labelFor(now.version);
   show(now);

@@ -154,16 +154,6 @@ export function utcText(text) {
   return `${when.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** Kept for older callers: a recorded time, in the one format. */
-export function utc(text) {
-  return localTime(text);
-}
-
-/** Kept for older callers: a business time or date, in the one format. */
-export function business(text) {
-  return localTime(text);
-}
-
 /**
  * A `<time>`: the local reading (or `formatted`), `datetime` the UTC instant (a date stays a date), and the UTC
  * reading on hover. `how`: "clock" for the time of day only.

@@ -1,7 +1,7 @@
 // Workload: one row per account manager, and one manager's demos, overdue relationships, relationships and pay.
 
 import { all, get } from "./api.js";
-import { badge, bar, business, card, daysSince, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, utc, yearSelect } from "./ui.js";
+import { badge, bar, card, daysSince, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, yearSelect } from "./ui.js";
 import { openingFor } from "./relationship_create.js";
 import { planSection, teamSection } from "./team.js";
 
