@@ -53,6 +53,7 @@ from domain.commands import (
     SignContract,
     TerminateContract,
 )
+from domain.compliance_policy import CompliancePolicy
 from domain.errors import Forbidden, NotFound
 from domain.gift_giving import record_gift, value_of
 from domain.gift_recipient import GiftRecipient
@@ -506,7 +507,9 @@ class Ledger(LedgerQueries):
 
         return self._retrying(attempt)
 
-    def _on_policy(self, audit: Audit, expected_version: int | None, command: Callable[[Any], Any]) -> CommandResult:
+    def _on_policy(
+        self, audit: Audit, expected_version: int | None, command: Callable[[CompliancePolicy], Any]
+    ) -> CommandResult:
         check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
 
         def attempt() -> CommandResult:

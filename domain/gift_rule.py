@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
@@ -124,6 +124,16 @@ def counted_value(
     return round_cents(value / recipients_count)
 
 
+class Counted(Protocol):
+    """Anything the limit can count: when it was given and what it counts."""
+
+    @property
+    def given_on(self) -> date: ...
+
+    @property
+    def counted_value(self) -> Decimal: ...
+
+
 @dataclass(frozen=True)
 class CountedGift:
     """A gift as the limit sees it: when it was given and what it counts."""
@@ -139,6 +149,33 @@ class LimitInForce:
 
     limit: Decimal
     year: LimitYear
+
+
+def limit_years_reached(
+    existing: Iterable[Counted], day: date, schedule: Sequence[LimitChange], policy: LimitYearPolicy
+) -> list[tuple[date, LimitYear, Decimal]]:
+    """Every limit year a gift given on `day` counts in, each with the day it is drawn from and the limit in force
+    then: the gift's own year, then the year of each later gift that reaches back to `day`, in date order."""
+    later = sorted(
+        (gift for gift in existing if gift.given_on > day and policy.year_of(gift.given_on).contains(day)),
+        key=lambda gift: gift.given_on,
+    )
+    return [
+        (anchor, policy.year_of(anchor), limit_in_force(schedule, anchor))
+        for anchor in [day, *(gift.given_on for gift in later)]
+    ]
+
+
+def headroom_on(
+    existing: Iterable[Counted], day: date, schedule: Sequence[LimitChange], policy: LimitYearPolicy
+) -> Decimal:
+    """The most a gift given on `day` may count and still be accepted by `check_within_limit`."""
+    gifts = list(existing)
+    rooms = (
+        limit - sum((g.counted_value for g in gifts if year.contains(g.given_on)), ZERO)
+        for _, year, limit in limit_years_reached(gifts, day, schedule, policy)
+    )
+    return max(ZERO, min(rooms))
 
 
 def check_within_limit(
@@ -158,23 +195,16 @@ def check_within_limit(
     if new.counted_value == ZERO:
         return own
     gifts = [*existing, new]
-    later = [
-        gift for gift in gifts if gift.given_on > new.given_on and policy.year_of(gift.given_on).contains(new.given_on)
-    ]
-    for anchor in [new, *sorted(later, key=lambda gift: gift.given_on)]:
-        if anchor is new:
-            year, limit = own.year, own.limit
-        else:
-            year, limit = policy.year_of(anchor.given_on), limit_in_force(schedule, anchor.given_on)
+    for anchor, year, limit in limit_years_reached(gifts, new.given_on, schedule, policy):
         total = sum((g.counted_value for g in gifts if year.contains(g.given_on)), ZERO)
         if total > limit:
             already = total - new.counted_value
             headroom = max(ZERO, limit - already)
-            where = "" if anchor is new else f" (including a gift already given on {anchor.given_on})"
+            where = "" if anchor == new.given_on else f" (including a gift already given on {anchor})"
             msg = (
                 f"Gift limit exceeded: this gift counts ${new.counted_value}, and ${already} is "
                 f"already counted for the limit year {year.label}{where}; the limit in force on "
-                f"{anchor.given_on} is ${limit}, so ${headroom} of headroom is left."
+                f"{anchor} is ${limit}, so ${headroom} of headroom is left."
             )
             raise GiftLimitExceeded(
                 msg,

@@ -34,6 +34,7 @@ from domain.gift_rule import (
     LimitYear,
     LimitYearPolicy,
     check_within_limit,
+    headroom_on,
     limit_in_force,
 )
 from domain.recipient_identity import firm_key, person_key
@@ -407,17 +408,9 @@ class GiftRegisterReader:
                 "AND given_on >= ? AND given_on <= ?",
                 (*members, day_text(_shifted(given_on, -reach)), day_text(_shifted(given_on, reach))),
             ).fetchall()
-        gifts = [(date.fromisoformat(row[0]), money(row[1])) for row in rows]
-
-        def counted_in(window: LimitYear) -> Decimal:
-            return sum((value for day, value in gifts if window.contains(day)), Decimal("0.00"))
-
-        counted = counted_in(year)
-        rooms = [limit - counted]
-        for day, _ in gifts:
-            if day > given_on and policy.year_of(day).contains(given_on):
-                rooms.append(limit_in_force(schedule, day) - counted_in(policy.year_of(day)))
-        headroom = max(Decimal("0.00"), min(rooms))
+        gifts = [_Counted(date.fromisoformat(row[0]), money(row[1])) for row in rows]
+        counted = sum((gift.counted_value for gift in gifts if year.contains(gift.given_on)), Decimal("0.00"))
+        headroom = headroom_on(gifts, given_on, schedule, policy)
         return Headroom(survivor, person.name, person.employer, given_on, year.label, limit, counted, headroom)
 
     def _identified(self, people: People, name: str, employer: str) -> str | None:
@@ -491,6 +484,12 @@ def _breaching(
 
 
 @lru_cache(maxsize=65_536)
+@dataclass(frozen=True)
+class _Counted:
+    given_on: date
+    counted_value: Decimal
+
+
 def _keys(name: str, employer: str) -> tuple[str, str]:
     """A person's identity keys (cached: a look-up by name compares them with every recipient's)."""
     return person_key(name), firm_key(employer)
