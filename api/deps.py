@@ -24,6 +24,7 @@ from domain.application import CommandResult, Ledger
 from domain.permissions import Read, check_allowed
 from domain.values import Audit, Principal
 from infrastructure.bootstrap import System
+from infrastructure.writer import Writer
 from projections.audit_index import AuditIndexReader
 from projections.gift_register import GiftRegisterReader
 from projections.pay import PayReader
@@ -124,32 +125,48 @@ Result = TypeVar("Result", bound=CommandResult)
 
 @dataclass(frozen=True)
 class Write:
-    """What a command route needs besides its body and path: who asks, the ledger, and the version expected."""
+    """What a command route needs besides its body and path: who asks, the ledger, the version expected, and the
+    process's writer, which runs the command."""
 
     audit: Audit
     ledger: Ledger
     response: Response
+    writer: Writer
     expected: int | None = None
+    creates: bool = False
+    """The command makes a new aggregate: there is no version to expect."""
 
-    def stamped(self, result: Result) -> Result:
-        """The result, its aggregate's new version set as the answer's `ETag`."""
+    async def run(self, command: Callable[..., Result], /, *args: Any) -> Result:
+        """`command(audit, *args, expected_version=…)` (a `Ledger` method) on the writer; its result, with the
+        aggregate's new version as the answer's `ETag`."""
+        if self.creates:
+            result = await self.writer.run(command, self.audit, *args)
+        else:
+            result = await self.writer.run(command, self.audit, *args, expected_version=self.expected)
         self.response.headers["ETag"] = f'"{result.version}"'
         return result
 
-    def done(self, result: CommandResult) -> CommandPublic:
-        """The answer to a command: what it stored, with its `ETag`."""
-        self.stamped(result)
+    async def answer(self, command: Callable[..., CommandResult], /, *args: Any) -> CommandPublic:
+        """Runs the command (see `run`): the answer says what it stored."""
+        result = await self.run(command, *args)
         return CommandPublic(id=result.id, version=result.version, position=result.position)
 
 
+async def get_writer(system: SystemDep) -> Writer:
+    return system.writer
+
+
+WriterDep = Annotated[Writer, Depends(get_writer)]
+
+
 async def get_write(
-    audit: AuditDep, ledger: LedgerDep, expected_version: ExpectedVersionDep, response: Response
+    audit: AuditDep, ledger: LedgerDep, writer: WriterDep, expected_version: ExpectedVersionDep, response: Response
 ) -> Write:
-    return Write(audit, ledger, response, expected_version)
+    return Write(audit, ledger, response, writer, expected_version)
 
 
-async def get_creation(audit: AuditDep, ledger: LedgerDep, response: Response) -> Write:
-    return Write(audit, ledger, response)
+async def get_creation(audit: AuditDep, ledger: LedgerDep, writer: WriterDep, response: Response) -> Write:
+    return Write(audit, ledger, response, writer, creates=True)
 
 
 WriteDep = Annotated[Write, Depends(get_write)]

@@ -183,7 +183,10 @@ class Authentication:
             return
         system = scope["app"].state.system
         try:
-            principal = await _from_store(send, system.tokens.authenticate, match.group(1))
+            # A token seen within the last moment is answered on the loop; only a read goes to a thread.
+            principal = system.tokens.cached(match.group(1)) or await _from_store(
+                send, system.tokens.authenticate, match.group(1)
+            )
         except TokenRefused as refused:  # unknown, revoked, expired, or its account manager deactivated
             await _send_problem(send, "unauthenticated", refused.detail, headers={"www-authenticate": "Bearer"})
             return

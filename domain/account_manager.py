@@ -1,4 +1,4 @@
-"""The AccountManager aggregate: who carries a quota and a compensation plan, and whether they are active."""
+"""The AccountManager aggregate: who carries a quota, a pay plan and a capacity, and whether they are active."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel
 
-from domain.commands import CompensationPlan, DeactivateAccountManager, RegisterAccountManager, SetQuota
+from domain.commands import (
+    Capacity,
+    CompensationPlan,
+    DeactivateAccountManager,
+    RegisterAccountManager,
+    SetCapacity,
+    SetQuota,
+)
 from domain.errors import RuleViolation
 from domain.model import LedgerAggregate, LedgerCreated, LedgerEvent
 from domain.values import (
@@ -23,7 +30,17 @@ from domain.values import (
     for_new_facts,
 )
 
-__all__ = ["AccountManager", "CompensationPlan", "Name", "Reason", "Year"]
+__all__ = ["DEFAULT_CAPACITY", "AccountManager", "CompensationPlan", "Name", "Reason", "Year", "capacity_or_default"]
+
+DEFAULT_CAPACITY = 20
+"""The weighted load an account manager can carry until their manager sets another: five key relationships, ten
+major or twenty standard. The weights follow the contact cadences (a key client every 7 days, major 14, standard 30),
+so 20 is about twenty contacts a month that cannot slip, beside demos and proposals."""
+
+
+def capacity_or_default(capacity: int | None) -> int:
+    """The capacity in force: the one set, or `DEFAULT_CAPACITY` where none was."""
+    return DEFAULT_CAPACITY if capacity is None else capacity
 
 
 def _email(value: str) -> str:
@@ -56,6 +73,7 @@ class Registered(LedgerCreated):
         aggregate.active = True
         aggregate.quotas = {}
         aggregate.plans = {}
+        aggregate.capacity = None
 
 
 class QuotaSet(LedgerEvent):
@@ -82,6 +100,14 @@ class CompensationPlanSet(LedgerEvent):
         )
 
 
+class CapacitySet(LedgerEvent):
+    TOPIC = "ledger:AccountManager.CapacitySet"
+    capacity: Capacity
+
+    def apply(self, aggregate: AccountManager) -> None:
+        aggregate.capacity = self.capacity
+
+
 class Deactivated(LedgerEvent):
     TOPIC = "ledger:AccountManager.Deactivated"
     reason: Reason
@@ -91,7 +117,8 @@ class Deactivated(LedgerEvent):
 
 
 class AccountManager(LedgerAggregate):
-    """An account manager: registered once, given quotas and plans per year, deactivated when they leave."""
+    """An account manager: registered once, given quotas and plans per year and a capacity, deactivated when they
+    leave."""
 
     TOPIC = "ledger:AccountManager"
 
@@ -101,6 +128,8 @@ class AccountManager(LedgerAggregate):
         active: bool
         quotas: dict[int, Money]
         plans: dict[int, CompensationPlan]
+        capacity: int | None = None
+        """Set by their manager; None (and in snapshots taken before capacities) until then."""
 
     if TYPE_CHECKING:  # the library turns class annotations into dataclass fields
         name: str
@@ -108,6 +137,7 @@ class AccountManager(LedgerAggregate):
         active: bool
         quotas: dict[int, Decimal]
         plans: dict[int, CompensationPlan]
+        capacity: int | None
 
     @classmethod
     def register(cls, audit: Audit, command: RegisterAccountManager, *, id: UUID | None = None) -> AccountManager:  # noqa: A002
@@ -121,6 +151,10 @@ class AccountManager(LedgerAggregate):
         self.check_active()
         self._record(CompensationPlanSet, audit, year=year, **dict(plan))
 
+    def set_capacity(self, audit: Audit, command: SetCapacity) -> None:
+        self.check_active()
+        self._record(CapacitySet, audit, **dict(command))
+
     def deactivate(self, audit: Audit, command: DeactivateAccountManager) -> None:
         self.check_active()
         self._record(Deactivated, audit, **dict(command))
@@ -132,3 +166,8 @@ class AccountManager(LedgerAggregate):
 
     def quota_for(self, year: int) -> Decimal | None:
         return self.quotas.get(year)
+
+    @property
+    def capacity_in_force(self) -> int:
+        """The weighted load they can carry: the capacity set, or the default."""
+        return capacity_or_default(self.capacity)

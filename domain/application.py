@@ -47,6 +47,7 @@ from domain.commands import (
     RescheduleDemo,
     ScheduleDemo,
     ScheduleGiftLimit,
+    SetCapacity,
     SetLimitYear,
     SetQuota,
     SetReviewThreshold,
@@ -137,6 +138,19 @@ class Ledger(LedgerQueries):
         """Sets an active account manager's salary, commission and bonus terms for `year`."""
         return self._on_account_manager(
             audit, account_manager_id, expected_version, lambda m: m.set_compensation_plan(audit, year, plan)
+        )
+
+    def set_capacity(
+        self,
+        audit: Audit,
+        account_manager_id: UUID,
+        command: SetCapacity,
+        *,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Sets the weighted load an active account manager can carry (managers and admins)."""
+        return self._on_account_manager(
+            audit, account_manager_id, expected_version, lambda m: m.set_capacity(audit, command)
         )
 
     def deactivate_account_manager(

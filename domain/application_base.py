@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, TypeVar
@@ -107,6 +109,7 @@ class LedgerApplication(Application[UUID]):
         self.firm_timezone = firm_timezone
         """Where the firm's days begin and end: "today" for the rule that nothing is dated after it."""
         self.clock = clock
+        self._held = threading.local()
 
     # -- what commands and reads use --
 
@@ -194,13 +197,34 @@ class LedgerApplication(Application[UUID]):
             deepcopy_from_cache=base.deepcopy_from_cache,
         )
 
+    @contextmanager
+    def notifications_held(self) -> Iterator[None]:
+        """Holds back, on this thread, what saves tell the `on_saved` listeners until the block ends: told then in
+        one call if it ends normally, forgotten if it raises (a group commit whose transaction did not commit)."""
+        held: list[tuple[int, int]] = []
+        self._held.saves = held
+        try:
+            yield
+        finally:
+            self._held.saves = None
+        if held:
+            self._tell(max(position for position, _ in held), sum(count for _, count in held))
+
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         # Overrides Application._notify (9.5.6), a no-op there: tells `on_saved` listeners (the in-process
-        # projection runner) the last position stored.
-        if recordings and self.on_saved:
-            position = max(recording.notification.id for recording in recordings)
-            for listener in list(self.on_saved):
-                listener(position, len(recordings))
+        # projection runner) the last position stored, or holds it back (`notifications_held`).
+        if not recordings:
+            return
+        position = max(recording.notification.id for recording in recordings)
+        held: list[tuple[int, int]] | None = getattr(self._held, "saves", None)
+        if held is not None:
+            held.append((position, len(recordings)))
+        else:
+            self._tell(position, len(recordings))
+
+    def _tell(self, position: int, count: int) -> None:
+        for listener in list(self.on_saved):
+            listener(position, count)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # Overrides Application._take_snapshots (9.5.6), which re-reads each aggregate and writes one snapshot at

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from domain.model import validation_failure
 from domain.values import (
@@ -37,6 +37,7 @@ from domain.values import (
     Text,
     Tier,
     Timestamp,
+    for_new_facts,
 )
 
 
@@ -100,6 +101,31 @@ class CompensationPlan(Command):
 
 class DeactivateAccountManager(_Reasoned):
     """Deactivates an account manager: their relationships stay, but nothing new is given to them."""
+
+
+MIN_CAPACITY = 1
+MAX_CAPACITY = 1_000
+"""A capacity is the weighted load (key 4, major 2, standard 1) one person can carry: at least 1 (a capacity of
+0 would mean carrying nothing, which is what deactivation says), at most 1,000 (250 key or 1,000 standard
+relationships, far past any book one person keeps within its contact cadence)."""
+
+
+def _capacity_in_range(capacity: int) -> int:
+    if not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
+        msg = f"must be a whole number from {MIN_CAPACITY} to {MAX_CAPACITY}"
+        raise ValueError(msg)
+    return capacity
+
+
+Capacity = Annotated[StrictInt, AfterValidator(for_new_facts(_capacity_in_range))]
+"""A capacity: a whole number (never `true`, `"20"` or `20.0`) from `MIN_CAPACITY` to `MAX_CAPACITY` for a new
+fact; one already recorded is read back as it was."""
+
+
+class SetCapacity(Command):
+    """Sets the weighted load an account manager can carry; the workload says who is over it."""
+
+    capacity: Capacity
 
 
 # -- relationships --

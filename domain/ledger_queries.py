@@ -1,4 +1,5 @@
-"""The ledger's reads: aggregates now, at a version or as recorded at a time; their history; the global log."""
+"""The ledger's reads: aggregates now, at a version or as recorded at a time; their history; the global log; and
+what of a relationship a principal may read (all of it, or a former manager's part)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from domain.compliance_policy import POLICY_ID, CompliancePolicy
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.gift_recipient import GiftRecipient, RecipientRegistered
 from domain.model import LedgerEvent
+from domain.permissions import RelationshipReach, relationship_reach
 from domain.recipient_index import INDEX_ID, IndexEntry, RecipientIndex
 from domain.relationship import ClientRelationship
+from domain.tenure import Tenure, tenure_of
 from domain.values import Audit, Principal, Role
 
 DATE_TOLERANCE = timedelta(days=1)
@@ -23,6 +26,11 @@ DATE_TOLERANCE = timedelta(days=1)
 
 SYSTEM = Principal(id="system:ledger", role=Role.ADMIN)
 """The principal of what the ledger does by itself (establishing the default gift policy, starting the index)."""
+
+
+def _ledger_event(event: object) -> LedgerEvent:
+    assert isinstance(event, LedgerEvent)
+    return event
 
 
 class LedgerQueries(LedgerApplication):
@@ -57,6 +65,65 @@ class LedgerQueries(LedgerApplication):
             msg = f"Relationship {relationship_id} had not been opened by {when.isoformat()}."
             raise NotFound(msg)
         return self._load(ClientRelationship, relationship_id, version=version)
+
+    def tenure(self, relationship_id: UUID, account_manager_id: UUID) -> Tenure:
+        """An account manager's stints on the relationship and the contracts credited to them, from its history."""
+        return tenure_of(account_manager_id, self.history(relationship_id))
+
+    def readable_relationship(
+        self, principal: Principal, relationship_id: UUID
+    ) -> tuple[ClientRelationship, RelationshipReach]:
+        """The relationship now, and how much of it the principal may read (Forbidden if none of it).
+
+        Its history is read only for an account manager it is not assigned to now: whoever it is assigned to, and
+        every other role, pay nothing more than loading it.
+        """
+        relationship = self.relationship(relationship_id)
+        reach = relationship_reach(
+            principal, relationship.account_manager_id, lambda manager: self.tenure(relationship_id, manager)
+        )
+        return relationship, reach
+
+    def relationship_seen(
+        self,
+        relationship: ClientRelationship,
+        reach: RelationshipReach,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> ClientRelationship:
+        """The state asked for, of a `relationship` loaded now: at `version`, as recorded at `as_of`, or else now
+        (a former manager's now is the state they handed over); a state outside a former manager's stints is
+        Forbidden."""
+        if as_of is not None:
+            found = self.version_as_of(relationship.id, as_of)
+            if found is None:
+                msg = f"Relationship {relationship.id} had not been opened by {as_of.isoformat()}."
+                raise NotFound(msg)
+            version = found
+        elif version is None:
+            version = reach.handed_over
+        if version is None or version == relationship.version:
+            reach.check_state(relationship.version)
+            return relationship
+        if 1 <= version < relationship.version:
+            reach.check_state(version)
+        return self.relationship(relationship.id, version=version)
+
+    def readable_events(
+        self, relationship_id: UUID, reach: RelationshipReach, *, after_version: int, limit: int
+    ) -> list[LedgerEvent]:
+        """Up to `limit` of the relationship's events after `after_version` that `reach` may read, oldest first.
+
+        Read `limit` events at a time, so that a page reads only as far into the history as it needs."""
+        found: list[LedgerEvent] = []
+        while len(found) < limit:
+            batch = [_ledger_event(e) for e in self.events.get(relationship_id, gt=after_version, limit=limit)]
+            found += [event for event in batch if reach.may_read_event(event.originator_version)]
+            if len(batch) < limit:
+                break
+            after_version = batch[-1].originator_version
+        return found[:limit]
 
     def version_as_of(self, aggregate_id: UUID, when: datetime) -> int | None:
         """The last version recorded at or before `when`, by binary search over the aggregate's events.

@@ -2,16 +2,19 @@
 
 The application service checks every command against it (`Action`); the API
 checks every read (`Read`). An account manager acts and reads only within their
-own book: the relationships assigned to them now, and their own record.
+own book: the relationships assigned to them now, and their own record; of a
+relationship they managed before, they read only their part (`RelationshipReach`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
 from domain.errors import Forbidden
+from domain.tenure import Tenure
 from domain.values import Principal, Role
 
 
@@ -74,7 +77,9 @@ RULES: dict[Action | Read, Rule] = {
     Action.CHANGE_GIFT_POLICY: _doing(Action.CHANGE_GIFT_POLICY, Role.COMPLIANCE, Role.ADMIN),
     Action.DECIDE_CORRECTION: _doing(Action.DECIDE_CORRECTION, Role.MANAGER, Role.ADMIN),
     Read.RELATIONSHIP: _reading(
-        "An account manager may read only relationships currently assigned to them.", *_EVERYONE
+        "An account manager may read only relationships assigned to them now, or their part of one they managed "
+        "before.",
+        *_EVERYONE,
     ),
     Read.RELATIONSHIP_LIST: _reading("An account manager may list only relationships assigned to them.", *_EVERYONE),
     Read.ACCOUNT_MANAGER: _reading(_THEIR_RECORD, *_EVERYONE),
@@ -102,6 +107,67 @@ def check_allowed(principal: Principal, action: Action | Read, *, account_manage
             raise Forbidden(msg)
         if str(account_manager_id) != str(principal.account_manager_id):
             raise Forbidden(rule.not_theirs)
+
+
+@dataclass(frozen=True)
+class RelationshipReach:
+    """How much of one relationship a principal may read: all of it, or, for its former manager, their part."""
+
+    former: Tenure | None = None
+    """The former manager's tenure; None when the whole relationship may be read."""
+
+    @property
+    def handed_over(self) -> int | None:
+        """The version a former manager reads when they ask for the relationship now: as they handed it over."""
+        return self.former.handed_over if self.former else None
+
+    def may_read_event(self, version: int) -> bool:
+        """Whether the event at `version` (or the correction request it made) may be read."""
+        return self.former is None or self.former.may_read_event(version)
+
+    def check_request(self, requested_version: int) -> None:
+        """Refuses a former manager a correction request made after their stints about a contract not theirs."""
+        if not self.may_read_event(requested_version):
+            msg = (
+                "This correction request was made after you handed the relationship over, about a contract not "
+                "credited to you."
+            )
+            raise Forbidden(msg)
+
+    def check_state(self, version: int) -> None:
+        """Refuses a former manager the relationship's state at a version outside their stints."""
+        if self.former is None or self.former.assigned_at(version):
+            return
+        msg = (
+            f"As a former manager of this relationship you may read its state only while you managed it: "
+            f"{self.former.stints_in_words()}. Version {self.former.handed_over} is the state you handed over; "
+            "after that, only the events about contracts credited to you."
+        )
+        raise Forbidden(msg)
+
+
+WHOLE = RelationshipReach()
+"""The whole relationship: its state at any version, every event and every correction request."""
+
+
+def relationship_reach(
+    principal: Principal, account_manager_id: UUID, tenure: Callable[[UUID], Tenure]
+) -> RelationshipReach:
+    """What the principal may read of a relationship managed now by `account_manager_id`.
+
+    The role table decides first, at no cost; only an account manager it refuses has `tenure` (their stints on the
+    relationship, read from its history) asked for: one who managed it before reads their part, anyone else none.
+    """
+    try:
+        check_allowed(principal, Read.RELATIONSHIP, account_manager_id=account_manager_id)
+    except Forbidden:
+        if principal.role is not Role.ACCOUNT_MANAGER or principal.account_manager_id is None:
+            raise
+        former = tenure(principal.account_manager_id)
+        if not former.managed or former.manages_now:
+            raise
+        return RelationshipReach(former)
+    return WHOLE
 
 
 def own_book(principal: Principal, read: Read, *, asked: UUID | None = None) -> UUID | None:

@@ -16,6 +16,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from domain.application import Ledger
 from domain.values import utc_now
 from infrastructure.access_log import AccessLog
+from infrastructure.group_commit import group_commit_for
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.sql import ViewStore
@@ -23,6 +24,7 @@ from infrastructure.storage import library_env
 from infrastructure.tokens import TokenStore, account_manager_activity
 from infrastructure.verification import Integrity, Sealer
 from infrastructure.view_store import PostgresViewStore, SQLiteViewStore, ViewDatastore
+from infrastructure.writer import Writer
 from projections.runner import ProjectionRunner, Projections
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ class System:
     idempotency: IdempotencyStore
     integrity: Integrity
     access_log: AccessLog
+    writer: Writer
+    """The thread that runs this process's commands, committed in groups."""
     runner: ProjectionRunner | None = None
     owned: list[Callable[[], None]] = field(default_factory=list)
     """How to close what the system built itself (not a ledger or view store it was given), in order."""
@@ -136,6 +140,7 @@ class System:
         return self.projections.view
 
     def close(self) -> None:
+        self.writer.close()
         if self.runner is not None:
             self.runner.stop()
         for close in self.owned:
@@ -220,6 +225,7 @@ def _build_system(
             idempotency=IdempotencyStore(view),
             integrity=Integrity(ledger, view),
             access_log=AccessLog(view, clock=ledger.clock),
+            writer=Writer(ledger, group_commit_for(getattr(ledger.recorder, "datastore", None))),
             owned=owned,
         )
         if run_projections:

@@ -177,8 +177,8 @@ class ViewStore(TrackingRecorder, ABC):
         marks = ", ".join("?" * len(names))
         with self.reading() as cursor:
             rows = cursor.execute(
-                f"SELECT application_name, notification_id FROM {self.tracking_table} "
-                f"WHERE application_name IN ({marks})",
+                f"SELECT application_name, MAX(notification_id) FROM {self.tracking_table} "
+                f"WHERE application_name IN ({marks}) GROUP BY application_name",
                 names,
             ).fetchall()
         found = {str(name): int(position) for name, position in rows}

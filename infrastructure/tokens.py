@@ -331,9 +331,23 @@ class TokenStore:
         looked up afresh each time, so a token issued a moment ago works at once.
         """
         digest = token_hash(token)
+        return self._checked(self._fresh(digest) or self._read(digest))
+
+    def cached(self, token: str) -> Principal | None:
+        """`authenticate` without touching the store: None when the token must be read (not seen within
+        `fresh_for` seconds), so that the event loop can answer a busy token inline and hand only reads to a
+        thread."""
+        lookup = self._fresh(token_hash(token))
+        return None if lookup is None else self._checked(lookup)
+
+    def _fresh(self, digest: str) -> _Lookup | None:
         lookup = self._known.get(digest)
         if lookup is None or time.monotonic() - lookup.read_at >= self.fresh_for:
-            lookup = self._read(digest)
+            return None
+        return lookup
+
+    @staticmethod
+    def _checked(lookup: _Lookup) -> Principal:
         if lookup.refusal is not None:
             raise lookup.refusal
         if lookup.expires_at is not None and lookup.expires_at <= datetime.now(UTC):

@@ -82,22 +82,6 @@ class PositionedEvent:
         }
 
 
-def _ledger_event(event: object) -> LedgerEvent:
-    if not isinstance(event, LedgerEvent):
-        msg = f"{type(event).__name__} is not one of the ledger's events"
-        raise TypeError(msg)
-    return event
-
-
-def relationship_events(
-    ledger: Ledger, relationship_id: UUID, *, after_version: int, limit: int
-) -> list[PositionedEvent]:
-    """Up to `limit` of an aggregate's events after `after_version`, oldest first, each with its position."""
-    events = [_ledger_event(e) for e in ledger.events.get(relationship_id, gt=after_version, limit=limit)]
-    positions = positioned(ledger.recorder).select_positions(relationship_id)
-    return [PositionedEvent(event, positions[event.originator_version]) for event in events]
-
-
 def audited(ledger: Ledger, hashes: HashIndex, notifications: Iterable[Notification]) -> list[PositionedEvent]:
     """Stored events decoded, each with its position and its hash."""
     stored = list(notifications)

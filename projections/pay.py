@@ -117,6 +117,16 @@ class Pay:
     total: Decimal
 
 
+@dataclass(frozen=True)
+class CreditedContract:
+    """A signed contract that counts in a manager's pay: which, on which relationship, signed when, for how much."""
+
+    contract_id: str
+    relationship_id: str
+    signed_on: str
+    value: Decimal
+
+
 class PayReader:
     """Queries over the pay view."""
 
@@ -137,6 +147,16 @@ class PayReader:
         with self.view.reading() as cursor:
             rows = cursor.execute("SELECT account_manager_id, amount_cents FROM pay_quotas WHERE year = ?", (year,))
             return {manager: money(amount) for manager, amount in rows.fetchall()}
+
+    def credited_contracts(self, account_manager_id: str, year: int) -> list[CreditedContract]:
+        """The contracts signed in `year` credited to the manager (what their signed value adds up), by signing date."""
+        with self.view.reading() as cursor:
+            rows = cursor.execute(
+                "SELECT contract_id, relationship_id, signed_on, value_cents FROM pay_signed_contracts "
+                "WHERE account_manager_id = ? AND signed_on >= ? AND signed_on <= ? ORDER BY signed_on, contract_id",
+                (account_manager_id, day_text(date(year, 1, 1)), day_text(date(year, 12, 31))),
+            ).fetchall()
+        return [CreditedContract(c, r, signed_on, money(cents_)) for c, r, signed_on, cents_ in rows]
 
     def pay(self, account_manager_id: str, year: int) -> Pay:
         with self.view.reading() as cursor:

@@ -311,7 +311,9 @@ class Projections:
         self, projections: Sequence[LedgerProjection], limit: int, *, rebuilding: bool = False
     ) -> tuple[int, Failed]:
         """Reads up to `limit` events after the lowest of these views and applies them; (events read, failures)."""
-        after = min(projection.position(rebuilding=rebuilding) for projection in projections)
+        suffix = NEXT if rebuilding else ""
+        # One read for every view's position (a read per view cost a third of a small batch's time).
+        after = self.view.lowest_position([projection.name + suffix for projection in projections])
         try:
             items = self.read(after, limit)
         except UnreadableEvent as unreadable:

@@ -1,7 +1,8 @@
 """The workload view: account managers, their relationships, demos and contracts, as facts.
 
 "Overdue" and "in the next 14 days" depend on the clock, so they are worked
-out when the view is read, never stored.
+out when the view is read, never stored. A manager's capacity is stored only
+once set (empty otherwise), so the default applies when the view is read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from domain.account_manager import Deactivated, Registered
+from domain.account_manager import CapacitySet, Deactivated, Registered
 from domain.relationship import (
     AccountManagerAssigned,
     Closed,
@@ -38,17 +39,25 @@ from domain.relationship import (
     TierChanged,
 )
 from domain.values import ContractStatus, DemoStatus, RelationshipStatus, Tier
-from infrastructure.sql import Table, ViewStore
+from infrastructure.sql import Cursor, Table, ViewStore
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, from_utc_text, handles, utc_text
 
 UPCOMING = timedelta(days=14)
 
 MANAGERS = Table(
     "wl_managers",
-    (("account_manager_id", "text"), ("name", "text"), ("email", "text"), ("active", "int"), ("position", "int")),
+    (
+        ("account_manager_id", "text"),
+        ("name", "text"),
+        ("email", "text"),
+        ("active", "int"),
+        ("position", "int"),
+        ("capacity", "int"),
+    ),
     key=("account_manager_id",),
     indexes=(("position",),),
 )
+"""Account managers; `capacity` is the one their manager set (null: none set, the default applies)."""
 RELATIONSHIPS = Table(
     "wl_relationships",
     (
@@ -132,6 +141,13 @@ class WorkloadProjection(LedgerProjection):
     name = "workload"
     tables = (MANAGERS, RELATIONSHIPS, DEMOS, CONTRACTS, CORRECTION_REQUESTS)
 
+    def create_tables(self, cursor: Cursor, *, rebuilding: bool = False) -> None:
+        super().create_tables(cursor, rebuilding=rebuilding)
+        if not rebuilding:
+            # A view made before capacities gains the column, empty in every row: right, since no capacity can
+            # have been set before the event existed.
+            self.view.add_missing_columns(cursor, MANAGERS)
+
     @handles(Registered)
     def on_registered(self, event: Registered, batch: Batch, position: int) -> None:
         batch.put(
@@ -142,8 +158,13 @@ class WorkloadProjection(LedgerProjection):
                 "email": event.email,
                 "active": 1,
                 "position": position,
+                "capacity": None,
             },
         )
+
+    @handles(CapacitySet)
+    def on_capacity_set(self, event: CapacitySet, batch: Batch, position: int) -> None:
+        batch.update("wl_managers", (str(event.originator_id),), capacity=event.capacity)
 
     @handles(Deactivated)
     def on_deactivated(self, event: Deactivated, batch: Batch, position: int) -> None:

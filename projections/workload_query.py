@@ -1,8 +1,9 @@
 """The workload as it is asked for: one row per active account manager, worked out against the clock when asked.
 
-The facts (managers, open relationships, scheduled demos, proposals, signed
-value and quotas) come from the workload and pay views; "overdue" and "the
-next 14 days" are worked out against the clock on every read.
+The facts (managers with their capacities, open relationships, scheduled
+demos, proposals, signed value and quotas) come from the workload and pay
+views; "overdue" and "the next 14 days" are worked out against the clock on
+every read, and a capacity never set is the domain's default.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from domain.account_manager import capacity_or_default
 from domain.errors import NotFound
 from domain.values import Tier
 from projections.base import Row, utc_text
@@ -81,7 +83,8 @@ class WorkloadFactsCache:
 
 @dataclass(frozen=True)
 class WorkloadRow:
-    """One active account manager's load: relationships by tier, weighted, and what is due, against the quota."""
+    """One active account manager's load: relationships by tier, weighted against their capacity, and what is due,
+    against the quota."""
 
     account_manager_id: str
     name: str
@@ -94,6 +97,14 @@ class WorkloadRow:
     quota: Decimal
     signed_value: Decimal
     attainment: Decimal | None
+    capacity: int
+    """The weighted load they can carry: the one their manager set, or the default."""
+    capacity_is_default: bool
+
+    @property
+    def overloaded(self) -> bool:
+        """Whether their weighted load is over their capacity (at it is not over)."""
+        return self.weighted_load > self.capacity
 
 
 def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) -> list[WorkloadRow]:
@@ -123,6 +134,8 @@ def workload_rows(facts: WorkloadFacts, now: datetime, only: str | None = None) 
                 quota=quota,
                 signed_value=signed_value,
                 attainment=attainment(signed_value, quota),
+                capacity=capacity_or_default(manager["capacity"]),
+                capacity_is_default=manager["capacity"] is None,
             )
         )
     return rows

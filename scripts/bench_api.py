@@ -1,20 +1,30 @@
-"""The API scenario of `ledger bench`: a command route and `GET /workload` under a bounded loopback load,
-beside a bare FastAPI route served the same way, in the same run."""
+"""The API scenarios of `ledger bench`: the ledger's routes under a bounded loopback load, beside a bare FastAPI
+app served the same way, in the same run.
+
+Each scenario is driven by wrk (one thread, CONCURRENCY connections) when it is installed, else by a Python load
+generator, which shares the cores with the server and cannot saturate the bare routes (its ratios mean little).
+Only 2xx responses count as throughput; every other answer, and every socket error, is counted apart by kind.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import os
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -26,32 +36,106 @@ from infrastructure.settings import Settings
 
 CONCURRENCY = 16
 RELATIONSHIPS = 256
-"""Commands spread over this many relationships, as a firm's would: with only as many relationships as
+"""Commands and reads spread over this many relationships, as a firm's would: with only as many relationships as
 connections, most commands would meet another on the same relationship and retry."""
+SETTLE_TIMEOUT = 120.0
+"""Seconds to wait, between scenarios, for the projections to catch up with the commands just sent."""
+
+BARE_ASYNC = "bare async"
+BARE_SYNC = "bare sync"
+COMMAND = "command"
+KEYED_COMMAND = "keyed command"
+WORKLOAD = "workload"
+RELATIONSHIP = "relationship"
+MIXED = "mixed"
+BASELINES = (BARE_ASYNC, BARE_SYNC)
+LEDGER_SCENARIOS = (COMMAND, KEYED_COMMAND, WORKLOAD, RELATIONSHIP, MIXED)
+"""The scenarios in the order they run: the writes first, so the reads meet relationships with some history."""
 
 
 def bare_app() -> FastAPI:
-    """The baseline: FastAPI answering a constant, with nothing of the ledger behind it."""
+    """The baselines: FastAPI answering a constant, with nothing of the ledger behind it, from an `async def`
+    route (the fastest honest baseline) and from a plain `def` route (run in the thread pool)."""
     app = FastAPI()
 
     @app.get("/bare")
-    def bare() -> dict[str, str]:
+    async def bare() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/bare-sync")
+    def bare_sync() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
 
 
 @dataclass(frozen=True)
+class Call:
+    """One request a scenario sends; a keyed call carries an `Idempotency-Key` never sent before."""
+
+    method: str
+    path: str
+    body: str | None = None
+    keyed: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A load: the `pattern` names the stream each next request comes from; each stream rotates through its calls."""
+
+    name: str
+    streams: tuple[tuple[Call, ...], ...]
+    pattern: tuple[int, ...] = (0,)
+
+    def calls(self) -> Iterator[Call]:
+        """The calls in the order the load sends them (the wrk script below makes the same choice)."""
+        turns = [0] * len(self.streams)
+        for stream in itertools.cycle(self.pattern):
+            calls = self.streams[stream]
+            yield calls[turns[stream] % len(calls)]
+            turns[stream] += 1
+
+
+@dataclass(frozen=True)
 class Load:
-    requests: int
+    """What a scenario's load got back: answers by the second, their latency, and its failures by kind."""
+
+    responses: int
+    """Requests answered, whatever the status."""
     seconds: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    failures: dict[str, int] = field(default_factory=dict)
+    """Answers outside 2xx by status ("409"), and requests never answered by cause ("timeout", "ReadError")."""
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def ok(self) -> int:
+        """The 2xx answers: the only ones counted as throughput."""
+        return self.responses - sum(count for kind, count in self.failures.items() if kind.isdigit())
 
     @property
     def per_second(self) -> float:
-        return self.requests / self.seconds
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def describe_failures(self) -> str:
+        return ", ".join(f"{kind} x{count:,}" for kind, count in sorted(self.failures.items()))
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    """Every scenario's load from one run: the baselines and the ledger's, driven by the same generator."""
+
+    loads: dict[str, Load]
+    driver: str
+    """"wrk", or "python" when wrk is not installed."""
+    seconds: float
+    workers: int
+    baseline_rounds: dict[str, tuple[Load, ...]] = field(default_factory=dict)
+    """Each baseline's rounds, before and after the ledger's scenarios; `loads` holds the faster."""
 
 
 def free_port() -> int:
@@ -83,24 +167,35 @@ def serving(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
         process.wait(timeout=30)
 
 
-def drive(base: str, make_request: Callable[[int], httpx.Request], count: int, max_seconds: float) -> Load:
+def drive(base: str, scenario: Scenario, authorization: str, count: int, max_seconds: float) -> Load:
     """Sends `count` requests from CONCURRENCY loopback connections (stopping early after `max_seconds`)."""
+    prefix = uuid.uuid4().hex
+    calls = scenario.calls()
 
     async def run() -> Load:
         latencies: list[float] = []
-        errors = 0
+        failures: Counter[str] = Counter()
         issued = 0
         deadline = time.monotonic() + max_seconds
 
         async def worker(client: httpx.AsyncClient) -> None:
-            nonlocal issued, errors
+            nonlocal issued
             while issued < count and time.monotonic() < deadline:
-                number = issued
+                number, call = issued, next(calls)
                 issued += 1
+                headers = {"Authorization": authorization, "Content-Type": "application/json"}
+                if call.keyed:
+                    headers["Idempotency-Key"] = f"{prefix}-{number}"
+                request = client.build_request(call.method, call.path, headers=headers, content=call.body)
                 started = time.perf_counter()
-                response = await client.send(make_request(number))
+                try:
+                    response = await client.send(request)
+                except httpx.TransportError as error:
+                    failures[type(error).__name__] += 1
+                    continue
                 latencies.append(time.perf_counter() - started)
-                errors += response.status_code >= 400
+                if not 200 <= response.status_code < 300:
+                    failures[str(response.status_code)] += 1
 
         limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -108,43 +203,103 @@ def drive(base: str, make_request: Callable[[int], httpx.Request], count: int, m
             await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
             elapsed = time.perf_counter() - started
         latencies.sort()
+        if not latencies:
+            return Load(responses=0, seconds=elapsed, p50_ms=0.0, p99_ms=0.0, failures=dict(failures))
         return Load(
-            requests=len(latencies),
+            responses=len(latencies),
             seconds=elapsed,
             p50_ms=statistics.median(latencies) * 1000,
-            p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000,
-            errors=errors,
+            p99_ms=latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+            failures=dict(failures),
         )
 
     return asyncio.run(run())
 
 
 WRK_SCRIPT = """
-local paths = {PATHS}
+local streams = {STREAMS}
+local pattern = {PATTERN}
+local prefix = "{PREFIX}"
+local headers = {["Authorization"] = "{AUTHORIZATION}", ["Content-Type"] = "application/json"}
+local turns = {}
+for stream = 1, #streams do turns[stream] = 0 end
 local counter = 0
-wrk.method = "{METHOD}"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "{AUTHORIZATION}"
-request = function()
+local threads = {}
+thread_number = 0
+failures = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_number", #threads)
+end
+
+-- the same choice as Scenario.calls: the pattern names the stream, each stream rotates through its calls
+function request()
+  local stream = pattern[(counter % #pattern) + 1]
+  local calls = streams[stream]
+  local call = calls[(turns[stream] % #calls) + 1]
+  turns[stream] = turns[stream] + 1
   counter = counter + 1
-  return wrk.format(nil, paths[(counter % #paths) + 1], nil, {BODY})
+  if call[4] then
+    headers["Idempotency-Key"] = prefix .. "-" .. thread_number .. "-" .. counter
+  else
+    headers["Idempotency-Key"] = nil
+  end
+  return wrk.format(call[1], call[2], headers, call[3])
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    failures[status] = (failures[status] or 0) + 1
+  end
+end
+
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("failures")) do
+      io.write(string.format("bench-failure %d %d\\n", status, count))
+    end
+  end
+  local errors = summary.errors
+  io.write(string.format("bench-failure connect %d\\n", errors.connect))
+  io.write(string.format("bench-failure read %d\\n", errors.read))
+  io.write(string.format("bench-failure write %d\\n", errors.write))
+  io.write(string.format("bench-failure timeout %d\\n", errors.timeout))
 end
 """
 
 
-def drive_wrk(method: str, urls: list[str], body: str | None, authorization: str, seconds: float) -> Load:
-    """The same load from wrk (one thread, CONCURRENCY connections), when it is installed: far lighter than Python."""
-    import re
-    import tempfile
+def _lua_text(text: str | None) -> str:
+    """A Lua long-bracket string literal (no escapes inside), or nil."""
+    if text is None:
+        return "nil"
+    assert "]==]" not in text, text
+    return f"[==[{text}]==]"
 
-    base = urls[0].split("/", 3)
-    paths = "{" + ", ".join(f'"/{url.split("/", 3)[3]}"' for url in urls) + "}"
-    script = (
-        WRK_SCRIPT.replace("{PATHS}", paths)
-        .replace("{METHOD}", method)
-        .replace("{AUTHORIZATION}", authorization)
-        .replace("{BODY}", "nil" if body is None else "[[" + body + "]]")
+
+def wrk_script(scenario: Scenario, authorization: str, prefix: str) -> str:
+    """The Lua script that makes wrk send `scenario`, fresh keys made from `prefix`, the thread and a counter."""
+    streams = ", ".join(
+        "{"
+        + ", ".join(
+            f"{{{_lua_text(c.method)}, {_lua_text(c.path)}, {_lua_text(c.body)}, {'true' if c.keyed else 'false'}}}"
+            for c in calls
+        )
+        + "}"
+        for calls in scenario.streams
     )
+    assert '"' not in authorization + prefix
+    return (
+        WRK_SCRIPT.replace("{STREAMS}", "{" + streams + "}")
+        .replace("{PATTERN}", "{" + ", ".join(str(stream + 1) for stream in scenario.pattern) + "}")
+        .replace("{PREFIX}", prefix)
+        .replace("{AUTHORIZATION}", authorization)
+    )
+
+
+def drive_wrk(base: str, scenario: Scenario, authorization: str, seconds: float) -> Load:
+    """The same load from wrk (one thread, CONCURRENCY connections): far lighter than Python."""
+    script = wrk_script(scenario, authorization, prefix=uuid.uuid4().hex)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()
@@ -153,58 +308,143 @@ def drive_wrk(method: str, urls: list[str], body: str | None, authorization: str
                 shutil.which("wrk") or "wrk",
                 "-t1",
                 f"-c{CONCURRENCY}",
-                f"-d{max(1, int(seconds))}s",
+                f"-d{max(1, round(seconds))}s",
                 "--latency",
                 "-s",
                 lua.name,
-                f"{base[0]}//{base[2]}",
+                base,
             ],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
+    return parse_wrk(output, seconds)
+
+
+def parse_wrk(output: str, seconds: float) -> Load:
+    """wrk's summary, with the failures the script's `done` printed."""
 
     def latency(percent: str) -> float:
         match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        assert match is not None, output
+        if match is None:  # no request was answered: wrk prints no distribution
+            return 0.0
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    answered = re.search(r"(\d+) requests in", output)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if answered is None or rate is None:
+        msg = f"wrk printed no summary:\n{output}"
+        raise RuntimeError(msg)
+    responses, per_second = int(answered.group(1)), float(rate.group(1))
+    failures = {
+        kind: int(count)
+        for kind, count in re.findall(r"^bench-failure (\S+) (\d+)$", output, re.MULTILINE)
+        if int(count) > 0
+    }
     return Load(
-        requests=requests,
-        seconds=requests / rate if rate else seconds,
+        responses=responses,
+        seconds=responses / per_second if per_second else seconds,
         p50_ms=latency("50"),
         p99_ms=latency("99"),
-        errors=int(non_2xx.group(1)) if non_2xx else 0,
+        failures=failures,
     )
 
 
-def measure_api(settings: Settings, *, count: int, max_seconds: float, workers: int = 1) -> dict[str, Load]:
-    """The bare route, a command route (log a contact) and GET /workload, each under the same load."""
+def run_load(base: str, scenario: Scenario, authorization: str, *, driver: str, seconds: float, count: int) -> Load:
+    if driver == "wrk":
+        return drive_wrk(base, scenario, authorization, seconds)
+    return drive(base, scenario, authorization, count, seconds)
+
+
+def ledger_scenarios(relationships: list[str], occurred_at: str) -> list[Scenario]:
+    """Log a contact, the same keyed, `GET /v1/workload`, `GET /v1/relationships/{id}`, and one command to four
+    reads (two of a relationship, two of the workload), each spread over the relationships."""
+    body = json.dumps({"occurred_at": occurred_at, "channel": "call", "summary": "A call"})
+    contacts = tuple(Call("POST", f"/v1/relationships/{r}/contacts", body) for r in relationships)
+    keyed = tuple(replace(call, keyed=True) for call in contacts)
+    reads = tuple(Call("GET", f"/v1/relationships/{r}") for r in relationships)
+    workload = (Call("GET", "/v1/workload"),)
+    scenarios = [
+        Scenario(COMMAND, (contacts,)),
+        Scenario(KEYED_COMMAND, (keyed,)),
+        Scenario(WORKLOAD, (workload,)),
+        Scenario(RELATIONSHIP, (reads,)),
+        Scenario(MIXED, (contacts, reads, workload), pattern=(0, 1, 2, 1, 2)),
+    ]
+    assert tuple(scenario.name for scenario in scenarios) == LEDGER_SCENARIOS
+    return scenarios
+
+
+def open_book(client: httpx.Client, relationships: int) -> list[str]:
+    """One account manager with `relationships` open relationships, through the API."""
+
+    def created(response: httpx.Response) -> str:
+        if response.status_code != 201:
+            msg = f"{response.request.method} {response.request.url.path} answered {response.status_code}: "
+            raise RuntimeError(msg + response.text)
+        return str(response.json()["id"])
+
+    manager = created(client.post("/v1/account-managers", json={"name": "Bench", "email": "b@example.com"}))
+    relationship = {"client_kind": "corporate", "industry": "technology", "tier": "standard"}
+    return [
+        created(
+            client.post(
+                "/v1/relationships",
+                json={**relationship, "client_name": f"Client {n}", "account_manager_id": manager},
+            )
+        )
+        for n in range(relationships)
+    ]
+
+
+def settle(client: httpx.Client, relationship: str, occurred_at: str) -> None:
+    """Waits until the projections have caught up with every command sent so far, so that no scenario pays for
+    the one before it: one more command, then reads with its position as `min_position` until they answer."""
+    sent = client.post(
+        f"/v1/relationships/{relationship}/contacts",
+        json={"occurred_at": occurred_at, "channel": "call", "summary": "Settling"},
+    )
+    if sent.status_code not in (200, 201):
+        msg = f"the settling command answered {sent.status_code}: {sent.text}"
+        raise RuntimeError(msg)
+    position = sent.json()["position"]
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:  # each read waits on the server for up to 5 s before answering projection_lagging
+        read = client.get("/v1/workload", params={"min_position": position})
+        if read.status_code == 200:
+            return
+        if read.status_code != 503 or time.monotonic() > deadline:
+            msg = f"the projections did not reach position {position}: {read.status_code} {read.text}"
+            raise RuntimeError(msg)
+
+
+def measure_api(
+    settings: Settings, *, seconds: float, count: int, workers: int = 1, relationships: int = RELATIONSHIPS
+) -> ApiRun:
+    """The bare routes, the ledger's scenarios, then the bare routes again, each under the same load for `seconds`
+    (or `count` requests from the Python generator), on the store of `settings`, served by `ledger serve --workers
+    N`. Each baseline is the faster of its two rounds: noise from the machine's other work only ever slows a round."""
     system = build_system(settings, run_projections=False)
     token = system.tokens.issue(role=Role.MANAGER, name=f"bench-{uuid.uuid4().hex[:8]}").token
     system.close()
-    headers = {"Authorization": f"Bearer {token}"}
+    authorization = f"Bearer {token}"
     env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url}
-    results: dict[str, Load] = {}
+    driver = "wrk" if shutil.which("wrk") else "python"
+    bare_routes = (
+        Scenario(BARE_ASYNC, ((Call("GET", "/bare"),),)),
+        Scenario(BARE_SYNC, ((Call("GET", "/bare-sync"),),)),
+    )
+    rounds: dict[str, list[Load]] = {name: [] for name in BASELINES}
+    loads: dict[str, Load] = {}
 
-    port = free_port()
+    bare_port = free_port()
     bare = [
         sys.executable,
         "-c",
         f"import uvicorn; from scripts.bench_api import bare_app; "
-        f"uvicorn.run(bare_app(), host='127.0.0.1', port={port}, log_level='warning')",
+        f"uvicorn.run(bare_app(), host='127.0.0.1', port={bare_port}, log_level='warning')",
     ]
-    use_wrk = shutil.which("wrk") is not None
-    with serving(bare, env, port) as base:
-        if use_wrk:
-            results["bare"] = drive_wrk("GET", [f"{base}/bare"], None, "", max_seconds)
-        else:
-            results["bare"] = drive(base, lambda _: httpx.Request("GET", f"{base}/bare"), count, max_seconds)
-
     port = free_port()
     ledger = [
         sys.executable,
@@ -216,42 +456,27 @@ def measure_api(settings: Settings, *, count: int, max_seconds: float, workers: 
         "--workers",
         str(workers),
     ]
-    with serving(ledger, env, port) as base:
-        manager = httpx.post(
-            f"{base}/v1/account-managers", json={"name": "Bench", "email": "b@example.com"}, headers=headers
-        ).json()["id"]
-        relationships = [
-            httpx.post(
-                f"{base}/v1/relationships",
-                headers=headers,
-                json={
-                    "client_name": f"Client {n}",
-                    "client_kind": "corporate",
-                    "industry": "technology",
-                    "tier": "standard",
-                    "account_manager_id": manager,
-                },
-            ).json()["id"]
-            for n in range(RELATIONSHIPS)
-        ]
-        now = datetime.now(UTC).isoformat()
-
-        def contact(number: int) -> httpx.Request:
-            return httpx.Request(
-                "POST",
-                f"{base}/v1/relationships/{relationships[number % RELATIONSHIPS]}/contacts",
-                headers=headers,
-                json={"occurred_at": now, "channel": "call", "summary": f"Call {number}"},
-            )
-
-        if use_wrk:
-            body = '{"occurred_at": "' + now + '", "channel": "call", "summary": "A call"}'
-            urls = [f"{base}/v1/relationships/{r}/contacts" for r in relationships]
-            results["command"] = drive_wrk("POST", urls, body, headers["Authorization"], max_seconds)
-            results["workload"] = drive_wrk("GET", [f"{base}/v1/workload"], None, headers["Authorization"], max_seconds)
-        else:
-            results["command"] = drive(base, contact, count, max_seconds)
-            results["workload"] = drive(
-                base, lambda _: httpx.Request("GET", f"{base}/v1/workload", headers=headers), count, max_seconds
-            )
-    return results
+    with serving(bare, env, bare_port) as bare_base:
+        for scenario in bare_routes:
+            rounds[scenario.name].append(run_load(bare_base, scenario, "", driver=driver, seconds=seconds, count=count))
+        with (
+            serving(ledger, env, port) as base,
+            httpx.Client(base_url=base, headers={"Authorization": authorization}, timeout=30) as client,
+        ):
+            ids = open_book(client, relationships)
+            occurred_at = datetime.now(UTC).isoformat()
+            for scenario in ledger_scenarios(ids, occurred_at):
+                settle(client, ids[0], occurred_at)
+                loads[scenario.name] = run_load(
+                    base, scenario, authorization, driver=driver, seconds=seconds, count=count
+                )
+        for scenario in bare_routes:  # the ledger's server stopped: the bare one alone again
+            rounds[scenario.name].append(run_load(bare_base, scenario, "", driver=driver, seconds=seconds, count=count))
+    baselines = {name: max(measured, key=lambda load: load.per_second) for name, measured in rounds.items()}
+    return ApiRun(
+        loads=baselines | loads,
+        driver=driver,
+        seconds=seconds,
+        workers=workers,
+        baseline_rounds={name: tuple(measured) for name, measured in rounds.items()},
+    )

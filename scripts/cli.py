@@ -97,11 +97,25 @@ def bench(
         bool,
         typer.Option("--scaling", help="SCALING.md's figures instead: the table lock, then 1, 2 and 4 API workers."),
     ] = False,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="Only the API scenarios, one worker (with --postgres and --quick): a quick measure while tuning.",
+        ),
+    ] = False,
 ) -> None:
     """Measures each speed target against its baseline in the same run (see BENCHMARKS.md and SCALING.md)."""
-    from scripts.bench import run, run_scaling, table, write_json
+    from scripts.bench import bench_api, run, run_scaling, table, write_json
 
-    results = run_scaling() if scaling else run(quick=quick, postgres=postgres, events=events, rounds=rounds)
+    if api_only and scaling:
+        fail("--api-only and --scaling are two different runs: choose one")
+    if scaling:
+        results = run_scaling()
+    elif api_only:
+        results = bench_api(postgres=postgres, quick=quick)
+    else:
+        results = run(quick=quick, postgres=postgres, events=events, rounds=rounds)
     typer.echo(table(results))
     if json_path is not None:
         write_json(results, json_path)

@@ -1,4 +1,4 @@
-"""Account managers: registration, quotas, compensation plans, deactivation, workload and pay."""
+"""Account managers: registration, quotas, compensation plans, capacities, deactivation, workload and pay."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from api.deps import CreateDep, LedgerDep, PageDep, PayDep, PrincipalDep, Worklo
 from api.problems import problems
 from api.routes.common import money
 from api.routes.workload import QuotaYear, manager_workload_public, pay_public
-from api.schemas.requests import AccountManagerCreate, CompensationPlanSet, Deactivation, QuotaSet
+from api.schemas.requests import AccountManagerCreate, CapacitySet, CompensationPlanSet, Deactivation, QuotaSet
 from api.schemas.responses import (
     AccountManagerListItem,
     AccountManagerPublic,
@@ -43,9 +43,9 @@ def _list_item(row: Row) -> AccountManagerListItem:
     response_model=CommandPublic,
     responses=problems("forbidden", "validation_error"),
 )
-def register_account_manager(body: AccountManagerCreate, write: CreateDep) -> CommandPublic:
+async def register_account_manager(body: AccountManagerCreate, write: CreateDep) -> CommandPublic:
     """Registers an account manager (managers and admins)."""
-    return write.done(write.ledger.register_account_manager(write.audit, body.command()))
+    return await write.answer(write.ledger.register_account_manager, body.command())
 
 
 @router.get(
@@ -81,38 +81,38 @@ def get_account_manager(
             str(year): {name: str(value) for name, value in plan.model_dump().items()}
             for year, plan in sorted(manager.plans.items())
         },
+        capacity=manager.capacity_in_force,
+        capacity_is_default=manager.capacity is None,
     )
 
 
 @router.put("/{account_manager_id}/quotas/{year}", response_model=CommandPublic, responses=MANAGER_WRITE_PROBLEMS)
-def set_quota(account_manager_id: UUID, year: Year, body: QuotaSet, write: WriteDep) -> CommandPublic:
+async def set_quota(account_manager_id: UUID, year: Year, body: QuotaSet, write: WriteDep) -> CommandPublic:
     """Sets an account manager's quota for a year (managers and admins)."""
-    return write.done(
-        write.ledger.set_quota(write.audit, account_manager_id, year, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.set_quota, account_manager_id, year, body.command())
 
 
 @router.put(
     "/{account_manager_id}/compensation-plans/{year}", response_model=CommandPublic, responses=MANAGER_WRITE_PROBLEMS
 )
-def set_compensation_plan(
+async def set_compensation_plan(
     account_manager_id: UUID, year: Year, body: CompensationPlanSet, write: WriteDep
 ) -> CommandPublic:
     """Sets an account manager's compensation plan for a year (rates are decimal strings such as "0.05")."""
     plan = body.command()
-    return write.done(
-        write.ledger.set_compensation_plan(write.audit, account_manager_id, year, plan, expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.set_compensation_plan, account_manager_id, year, plan)
+
+
+@router.put("/{account_manager_id}/capacity", response_model=CommandPublic, responses=MANAGER_WRITE_PROBLEMS)
+async def set_capacity(account_manager_id: UUID, body: CapacitySet, write: WriteDep) -> CommandPublic:
+    """Sets the weighted load an account manager can carry (managers and admins); the workload shows who is over it."""
+    return await write.answer(write.ledger.set_capacity, account_manager_id, body.command())
 
 
 @router.post("/{account_manager_id}/deactivation", response_model=CommandPublic, responses=MANAGER_WRITE_PROBLEMS)
-def deactivate_account_manager(account_manager_id: UUID, body: Deactivation, write: WriteDep) -> CommandPublic:
+async def deactivate_account_manager(account_manager_id: UUID, body: Deactivation, write: WriteDep) -> CommandPublic:
     """Deactivates an account manager; they can no longer be assigned."""
-    return write.done(
-        write.ledger.deactivate_account_manager(
-            write.audit, account_manager_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.deactivate_account_manager, account_manager_id, body.command())
 
 
 @router.get(
@@ -138,4 +138,4 @@ def get_pay(account_manager_id: UUID, year: Year, principal: PrincipalDep, ledge
     """An account manager's pay for a year: signed value, quota, attainment, commission, bonus and total."""
     check_allowed(principal, Read.ACCOUNT_MANAGER, account_manager_id=account_manager_id)
     ledger.account_manager(account_manager_id)  # 404 for an unknown manager
-    return pay_public(pay.pay(str(account_manager_id), year))
+    return pay_public(pay.pay(str(account_manager_id), year), pay.credited_contracts(str(account_manager_id), year))

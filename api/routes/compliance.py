@@ -106,12 +106,12 @@ def get_gift_policy(principal: PrincipalDep, ledger: LedgerDep, response: Respon
     response_model=CommandPublic,
     responses=problems("forbidden", "rule_violation", "precondition_failed", "version_conflict", "validation_error"),
 )
-def schedule_gift_limit(body: GiftLimitCreate, write: WriteDep) -> CommandPublic:
+async def schedule_gift_limit(body: GiftLimitCreate, write: WriteDep) -> CommandPublic:
     """Sets the firm's gift limit from a date on (compliance and admins), replacing any change on that same date.
 
     Never above the regulatory limit in force then (409); a date before today needs a `reason` (422).
     """
-    return write.done(write.ledger.schedule_gift_limit(write.audit, body.command(), expected_version=write.expected))
+    return await write.answer(write.ledger.schedule_gift_limit, body.command())
 
 
 @router.post(
@@ -122,12 +122,10 @@ def schedule_gift_limit(body: GiftLimitCreate, write: WriteDep) -> CommandPublic
         "forbidden", "not_found", "rule_violation", "precondition_failed", "version_conflict", "validation_error"
     ),
 )
-def merge_recipients(recipient_id: UUID, body: RecipientMergeCreate, write: WriteDep) -> CommandPublic:
+async def merge_recipients(recipient_id: UUID, body: RecipientMergeCreate, write: WriteDep) -> CommandPublic:
     """Records that another recipient is this same person (compliance): their gifts count together in every year
     from now on, and a year the two are over the limit shows as a breach. No stored gift changes."""
-    return write.done(
-        write.ledger.merge_recipients(write.audit, recipient_id, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.merge_recipients, recipient_id, body.command())
 
 
 @router.put(
@@ -135,9 +133,9 @@ def merge_recipients(recipient_id: UUID, body: RecipientMergeCreate, write: Writ
     response_model=CommandPublic,
     responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
 )
-def set_review_threshold(body: ReviewThresholdSet, write: WriteDep) -> CommandPublic:
+async def set_review_threshold(body: ReviewThresholdSet, write: WriteDep) -> CommandPublic:
     """Sets the cost above which a gift that counts nothing (promotional, personal, …) is a `review` exception."""
-    return write.done(write.ledger.set_review_threshold(write.audit, body.command(), expected_version=write.expected))
+    return await write.answer(write.ledger.set_review_threshold, body.command())
 
 
 @router.put(
@@ -145,9 +143,9 @@ def set_review_threshold(body: ReviewThresholdSet, write: WriteDep) -> CommandPu
     response_model=CommandPublic,
     responses=problems("forbidden", "precondition_failed", "version_conflict", "validation_error"),
 )
-def set_limit_year(body: LimitYearSet, write: WriteDep) -> CommandPublic:
+async def set_limit_year(body: LimitYearSet, write: WriteDep) -> CommandPublic:
     """Sets how the limit year is drawn: `calendar`, `fiscal` (with `start_month`) or `rolling_12_months`."""
-    return write.done(write.ledger.set_limit_year(write.audit, body.command(), expected_version=write.expected))
+    return await write.answer(write.ledger.set_limit_year, body.command())
 
 
 @router.get(

@@ -54,11 +54,18 @@ def _queue_item(row: dict[str, Any]) -> CorrectionRequestPublic:
 def list_relationship_correction_requests(
     relationship_id: UUID, principal: PrincipalDep, ledger: LedgerDep, page: PageDep
 ) -> Page[CorrectionRequestPublic]:
-    """The relationship's correction requests, open and decided, in the order they were made."""
-    relationship = visible_relationship(principal, ledger, relationship_id)
+    """The relationship's correction requests, open and decided, in the order they were made.
+
+    Its former account manager sees those made while they managed it and those about contracts credited to them.
+    """
+    relationship, reach = visible_relationship(principal, ledger, relationship_id)
     after = page.after_int("version")
     requests = sorted(
-        (r for r in relationship.correction_requests.values() if r.requested_version > after),
+        (
+            r
+            for r in relationship.correction_requests.values()
+            if r.requested_version > after and reach.may_read_event(r.requested_version)
+        ),
         key=lambda r: r.requested_version,
     )
     return page.of(
@@ -77,8 +84,10 @@ def get_correction_request(
     relationship_id: UUID, request_id: UUID, principal: PrincipalDep, ledger: LedgerDep
 ) -> CorrectionRequestPublic:
     """One correction request and, once decided, who decided it, when and why."""
-    relationship = visible_relationship(principal, ledger, relationship_id)
-    return request_public(relationship_id, relationship.correction_request(request_id), relationship.client_name)
+    relationship, reach = visible_relationship(principal, ledger, relationship_id)
+    request = relationship.correction_request(request_id)
+    reach.check_request(request.requested_version)
+    return request_public(relationship_id, request, relationship.client_name)
 
 
 @router.post(
@@ -86,16 +95,12 @@ def get_correction_request(
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def approve_correction(
+async def approve_correction(
     relationship_id: UUID, request_id: UUID, write: WriteDep, body: CorrectionApproval | None = None
 ) -> CommandPublic:
     """Approves an open request (managers and admins): the correction is checked again and applied at once."""
     command = body.command() if body else ApproveCorrection()
-    return write.done(
-        write.ledger.approve_correction(
-            write.audit, relationship_id, request_id, command, expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.approve_correction, relationship_id, request_id, command)
 
 
 @router.post(
@@ -103,14 +108,10 @@ def approve_correction(
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def reject_correction(relationship_id: UUID, request_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
+async def reject_correction(relationship_id: UUID, request_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
     """Rejects an open request (managers and admins): nothing it asked for is applied."""
     command = body.command(RejectCorrection)
-    return write.done(
-        write.ledger.reject_correction(
-            write.audit, relationship_id, request_id, command, expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.reject_correction, relationship_id, request_id, command)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import LARGEST_INTEGER, CreateDep, LedgerDep, PageDep, PrincipalDep, WorkloadDep, WriteDep
 from api.problems import Problem, problems
-from api.routes.common import WRITE_PROBLEMS, money, visible_relationship
+from api.routes.common import WRITE_PROBLEMS, money, visible_relationship, with_positions
 from api.routes.events import event_public
 from api.schemas.requests import (
     AssignmentCreate,
@@ -44,7 +44,6 @@ from domain.commands import CancelDemo, CloseRelationship, ReopenRelationship
 from domain.permissions import Read, own_book
 from domain.relationship import ClientRelationship
 from domain.values import ReadingMoment, RelationshipStatus, Tier, clamped
-from projections.history import relationship_events
 from projections.workload import RelationshipFacts
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
@@ -89,9 +88,9 @@ def _list_item(facts: RelationshipFacts) -> RelationshipListItem:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def open_relationship(body: RelationshipCreate, write: CreateDep) -> CommandPublic:
+async def open_relationship(body: RelationshipCreate, write: CreateDep) -> CommandPublic:
     """Opens a relationship with a client, assigned to an active account manager (an account manager: themself)."""
-    return write.done(write.ledger.open_relationship(write.audit, body.command()))
+    return await write.answer(write.ledger.open_relationship, body.command())
 
 
 @router.get(
@@ -136,7 +135,11 @@ def get_relationship(
         ReadingMoment | None, Query(description="The state as recorded at this time (with an offset).")
     ] = None,
 ) -> RelationshipPublic:
-    """A relationship now, or as it stood at a version or as recorded at a time (404 if it did not exist yet)."""
+    """A relationship now, or as it stood at a version or as recorded at a time (404 if it did not exist yet).
+
+    Its former account manager reads it as they handed it over (`Content-Location` names that version), and any
+    version or time within their stints; another outside them is 403, saying which they may read.
+    """
     if version is not None and as_of is not None:
         raise Problem(
             "validation_error",
@@ -144,11 +147,12 @@ def get_relationship(
             errors=[{"field": "as_of", "message": "not together with version"}],
         )
     # Loaded once now: who may see it depends on its manager now; a past state is read only when asked for.
-    relationship = visible_relationship(principal, ledger, relationship_id)
-    if as_of is not None:
-        relationship = ledger.relationship_as_of(relationship_id, clamped(as_of))
-    elif version is not None:
-        relationship = ledger.relationship(relationship_id, version=version)
+    now, reach = visible_relationship(principal, ledger, relationship_id)
+    relationship = ledger.relationship_seen(
+        now, reach, version=version, as_of=clamped(as_of) if as_of is not None else None
+    )
+    if version is None and as_of is None and reach.handed_over is not None:
+        response.headers["Content-Location"] = f"/v1/relationships/{relationship_id}?version={relationship.version}"
     response.headers["ETag"] = f'"{relationship.version}"'
     return relationship_public(relationship)
 
@@ -161,11 +165,18 @@ def get_relationship(
 def list_relationship_events(
     relationship_id: UUID, principal: PrincipalDep, ledger: LedgerDep, page: PageDep
 ) -> Page[EventPublic]:
-    """The relationship's events in order, each with its position and the four audit fields."""
-    visible_relationship(principal, ledger, relationship_id)
+    """The relationship's events in order, each with its position and the four audit fields.
+
+    Its former account manager sees those recorded while they managed it and those about contracts credited to them.
+    """
+    _, reach = visible_relationship(principal, ledger, relationship_id)
     after = page.after_int("version")
-    events = relationship_events(ledger, relationship_id, after_version=after, limit=page.limit + 1)
-    return page.of(events, event_public, lambda last: {"version": last.event.originator_version})
+    readable = ledger.readable_events(relationship_id, reach, after_version=after, limit=page.limit + 1)
+    return page.of(
+        with_positions(ledger, relationship_id, readable),
+        event_public,
+        lambda last: {"version": last.event.originator_version},
+    )
 
 
 @router.post(
@@ -174,29 +185,21 @@ def list_relationship_events(
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def assign(relationship_id: UUID, body: AssignmentCreate, write: WriteDep) -> CommandPublic:
+async def assign(relationship_id: UUID, body: AssignmentCreate, write: WriteDep) -> CommandPublic:
     """Assigns the relationship to another active account manager (managers and admins)."""
-    return write.done(
-        write.ledger.assign_account_manager(
-            write.audit, relationship_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.assign_account_manager, relationship_id, body.command())
 
 
 @router.put("/{relationship_id}/tier", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def change_tier(relationship_id: UUID, body: TierSet, write: WriteDep) -> CommandPublic:
+async def change_tier(relationship_id: UUID, body: TierSet, write: WriteDep) -> CommandPublic:
     """Changes the relationship's tier (key, major or standard)."""
-    return write.done(
-        write.ledger.change_tier(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.change_tier, relationship_id, body.command())
 
 
 @router.put("/{relationship_id}/cadence", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def change_cadence(relationship_id: UUID, body: CadenceSet, write: WriteDep) -> CommandPublic:
+async def change_cadence(relationship_id: UUID, body: CadenceSet, write: WriteDep) -> CommandPublic:
     """Sets how many days may pass between contacts before the relationship is overdue."""
-    return write.done(
-        write.ledger.change_cadence(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.change_cadence, relationship_id, body.command())
 
 
 @router.post(
@@ -205,11 +208,9 @@ def change_cadence(relationship_id: UUID, body: CadenceSet, write: WriteDep) -> 
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def log_contact(relationship_id: UUID, body: ContactCreate, write: WriteDep) -> CommandPublic:
+async def log_contact(relationship_id: UUID, body: ContactCreate, write: WriteDep) -> CommandPublic:
     """Logs a contact with the client, and optionally when to follow up."""
-    return write.done(
-        write.ledger.log_contact(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.log_contact, relationship_id, body.command())
 
 
 @router.post(
@@ -218,11 +219,9 @@ def log_contact(relationship_id: UUID, body: ContactCreate, write: WriteDep) -> 
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def introduce_product(relationship_id: UUID, body: ProductIntroductionCreate, write: WriteDep) -> CommandPublic:
+async def introduce_product(relationship_id: UUID, body: ProductIntroductionCreate, write: WriteDep) -> CommandPublic:
     """Records a product introduced to the client, and how it was received."""
-    return write.done(
-        write.ledger.introduce_product(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    return await write.answer(write.ledger.introduce_product, relationship_id, body.command())
 
 
 @router.post(
@@ -231,42 +230,28 @@ def introduce_product(relationship_id: UUID, body: ProductIntroductionCreate, wr
     response_model=DemoCommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def schedule_demo(relationship_id: UUID, body: DemoCreate, write: WriteDep) -> DemoCommandPublic:
+async def schedule_demo(relationship_id: UUID, body: DemoCreate, write: WriteDep) -> DemoCommandPublic:
     """Schedules a demo and the staff (technical, design, support) it sends to the client."""
-    result = write.stamped(
-        write.ledger.schedule_demo(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    result = await write.run(write.ledger.schedule_demo, relationship_id, body.command())
     return DemoCommandPublic(id=result.id, version=result.version, position=result.position, demo_id=result.demo_id)
 
 
 @router.post("/{relationship_id}/demos/{demo_id}/reschedule", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def reschedule_demo(relationship_id: UUID, demo_id: UUID, body: DemoReschedule, write: WriteDep) -> CommandPublic:
+async def reschedule_demo(relationship_id: UUID, demo_id: UUID, body: DemoReschedule, write: WriteDep) -> CommandPublic:
     """Moves a scheduled demo to another time."""
-    return write.done(
-        write.ledger.reschedule_demo(
-            write.audit, relationship_id, demo_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.reschedule_demo, relationship_id, demo_id, body.command())
 
 
 @router.post("/{relationship_id}/demos/{demo_id}/completion", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def complete_demo(relationship_id: UUID, demo_id: UUID, body: DemoCompletion, write: WriteDep) -> CommandPublic:
+async def complete_demo(relationship_id: UUID, demo_id: UUID, body: DemoCompletion, write: WriteDep) -> CommandPublic:
     """Records that a scheduled demo took place, and its outcome."""
-    return write.done(
-        write.ledger.complete_demo(
-            write.audit, relationship_id, demo_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.complete_demo, relationship_id, demo_id, body.command())
 
 
 @router.post("/{relationship_id}/demos/{demo_id}/cancellation", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def cancel_demo(relationship_id: UUID, demo_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
+async def cancel_demo(relationship_id: UUID, demo_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
     """Cancels a scheduled demo."""
-    return write.done(
-        write.ledger.cancel_demo(
-            write.audit, relationship_id, demo_id, body.command(CancelDemo), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.cancel_demo, relationship_id, demo_id, body.command(CancelDemo))
 
 
 @router.post(
@@ -275,11 +260,9 @@ def cancel_demo(relationship_id: UUID, demo_id: UUID, body: Reasoned, write: Wri
     response_model=ContractCommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def propose_contract(relationship_id: UUID, body: ContractCreate, write: WriteDep) -> ContractCommandPublic:
+async def propose_contract(relationship_id: UUID, body: ContractCreate, write: WriteDep) -> ContractCommandPublic:
     """Proposes a contract to the client (its value a positive amount; it ends after it starts)."""
-    result = write.stamped(
-        write.ledger.propose_contract(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    result = await write.run(write.ledger.propose_contract, relationship_id, body.command())
     return ContractCommandPublic(
         id=result.id, version=result.version, position=result.position, contract_id=result.contract_id
     )
@@ -288,27 +271,21 @@ def propose_contract(relationship_id: UUID, body: ContractCreate, write: WriteDe
 @router.post(
     "/{relationship_id}/contracts/{contract_id}/signature", response_model=CommandPublic, responses=WRITE_PROBLEMS
 )
-def sign_contract(relationship_id: UUID, contract_id: UUID, body: ContractSignature, write: WriteDep) -> CommandPublic:
+async def sign_contract(
+    relationship_id: UUID, contract_id: UUID, body: ContractSignature, write: WriteDep
+) -> CommandPublic:
     """Records the signature of a proposed contract; the manager assigned now is credited with it."""
-    return write.done(
-        write.ledger.sign_contract(
-            write.audit, relationship_id, contract_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.sign_contract, relationship_id, contract_id, body.command())
 
 
 @router.post(
     "/{relationship_id}/contracts/{contract_id}/termination", response_model=CommandPublic, responses=WRITE_PROBLEMS
 )
-def terminate_contract(
+async def terminate_contract(
     relationship_id: UUID, contract_id: UUID, body: ContractTermination, write: WriteDep
 ) -> CommandPublic:
     """Terminates a signed contract."""
-    return write.done(
-        write.ledger.terminate_contract(
-            write.audit, relationship_id, contract_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.terminate_contract, relationship_id, contract_id, body.command())
 
 
 @router.post(
@@ -326,14 +303,12 @@ def terminate_contract(
         "validation_error",
     ),
 )
-def give_gift(relationship_id: UUID, body: GiftCreate, write: WriteDep) -> GiftCommandPublic:
+async def give_gift(relationship_id: UUID, body: GiftCreate, write: WriteDep) -> GiftCommandPublic:
     """Records a gift under FINRA Rule 3220; over the limit: `gift_limit_exceeded` with limit, counted and headroom.
 
     A new recipient who looks like a known one: `likely_same_recipient` with the candidates.
     """
-    result = write.stamped(
-        write.ledger.give_gift(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    result = await write.run(write.ledger.give_gift, relationship_id, body.command())
     return GiftCommandPublic(
         id=result.id,
         version=result.version,
@@ -351,13 +326,9 @@ def give_gift(relationship_id: UUID, body: GiftCreate, write: WriteDep) -> GiftC
     response_model=CommandPublic,
     responses=WRITE_PROBLEMS,
 )
-def provide_entertainment(relationship_id: UUID, body: EntertainmentCreate, write: WriteDep) -> CommandPublic:
+async def provide_entertainment(relationship_id: UUID, body: EntertainmentCreate, write: WriteDep) -> CommandPublic:
     """Records entertainment the representative attends (not counted as a gift)."""
-    return write.done(
-        write.ledger.provide_entertainment(
-            write.audit, relationship_id, body.command(), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.provide_entertainment, relationship_id, body.command())
 
 
 @router.post(
@@ -372,15 +343,13 @@ def provide_entertainment(relationship_id: UUID, body: EntertainmentCreate, writ
         **WRITE_PROBLEMS,
     },
 )
-def correct_entry(relationship_id: UUID, body: CorrectionCreate, write: WriteDep) -> CorrectionCommandPublic:
+async def correct_entry(relationship_id: UUID, body: CorrectionCreate, write: WriteDep) -> CorrectionCommandPublic:
     """Corrects fields of an earlier event, named by its version: the only way to fix a mistake.
 
     An account manager's correction of a signing (its value or date) is a request (202), applied only when a
     manager approves it; a signing credited to another manager is not theirs to correct (403).
     """
-    result = write.stamped(
-        write.ledger.correct_entry(write.audit, relationship_id, body.command(), expected_version=write.expected)
-    )
+    result = await write.run(write.ledger.correct_entry, relationship_id, body.command())
     if result.request_id is not None:
         write.response.status_code = status.HTTP_202_ACCEPTED
         write.response.headers["Location"] = (
@@ -395,20 +364,12 @@ def correct_entry(relationship_id: UUID, body: CorrectionCreate, write: WriteDep
 
 
 @router.post("/{relationship_id}/closure", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def close_relationship(relationship_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
+async def close_relationship(relationship_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
     """Closes the relationship: nothing more is recorded on it until it is reopened."""
-    return write.done(
-        write.ledger.close_relationship(
-            write.audit, relationship_id, body.command(CloseRelationship), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.close_relationship, relationship_id, body.command(CloseRelationship))
 
 
 @router.post("/{relationship_id}/reopening", response_model=CommandPublic, responses=WRITE_PROBLEMS)
-def reopen_relationship(relationship_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
+async def reopen_relationship(relationship_id: UUID, body: Reasoned, write: WriteDep) -> CommandPublic:
     """Reopens a closed relationship."""
-    return write.done(
-        write.ledger.reopen_relationship(
-            write.audit, relationship_id, body.command(ReopenRelationship), expected_version=write.expected
-        )
-    )
+    return await write.answer(write.ledger.reopen_relationship, relationship_id, body.command(ReopenRelationship))

@@ -1,7 +1,8 @@
-"""Workload: one row per active account manager, worked out against the clock when asked."""
+"""Workload: one row per active account manager, against their capacity, worked out against the clock when asked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -11,11 +12,18 @@ from fastapi import APIRouter, Query, Request
 from api.deps import PayDep, PrincipalDep, WorkloadDep
 from api.problems import problems
 from api.routes.common import money
-from api.schemas.responses import DemoPublic, ManagerWorkloadPublic, OverduePublic, PayPublic, WorkloadRowPublic
+from api.schemas.responses import (
+    CreditedContractPublic,
+    DemoPublic,
+    ManagerWorkloadPublic,
+    OverduePublic,
+    PayPublic,
+    WorkloadRowPublic,
+)
 from domain.permissions import Read, own_book
 from domain.values import EARLIEST, LATEST
 from projections.base import Row
-from projections.pay import Pay
+from projections.pay import CreditedContract, Pay
 from projections.workload import RelationshipFacts
 from projections.workload_query import ManagerWorkload, WorkloadFactsCache, WorkloadRow, workload_rows
 
@@ -39,6 +47,9 @@ def row_public(row: WorkloadRow) -> WorkloadRowPublic:
         quota=money(row.quota),
         signed_value=money(row.signed_value),
         attainment=None if row.attainment is None else str(row.attainment),
+        capacity=row.capacity,
+        capacity_is_default=row.capacity_is_default,
+        overloaded=row.overloaded,
     )
 
 
@@ -72,7 +83,7 @@ def _overdue(relationship: RelationshipFacts) -> OverduePublic:
     )
 
 
-def pay_public(pay: Pay) -> PayPublic:
+def pay_public(pay: Pay, contracts: Sequence[CreditedContract]) -> PayPublic:
     return PayPublic(
         account_manager_id=pay.account_manager_id,
         year=pay.year,
@@ -83,6 +94,15 @@ def pay_public(pay: Pay) -> PayPublic:
         bonus=money(pay.bonus),
         base_salary=money(pay.base_salary),
         total=money(pay.total),
+        contracts=[
+            CreditedContractPublic(
+                contract_id=c.contract_id,
+                relationship_id=c.relationship_id,
+                signed_on=c.signed_on,
+                value=money(c.value),
+            )
+            for c in contracts
+        ],
     )
 
 

@@ -20,6 +20,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from domain.commands import (
+    MAX_CAPACITY,
+    MIN_CAPACITY,
     ApproveCorrection,
     AssignAccountManager,
     ChangeCadence,
@@ -40,6 +42,7 @@ from domain.commands import (
     RescheduleDemo,
     ScheduleDemo,
     ScheduleGiftLimit,
+    SetCapacity,
     SetLimitYear,
     SetQuota,
     SetReviewThreshold,
@@ -141,6 +144,21 @@ class CompensationPlanSet(Body):
 
     def command(self) -> CompensationPlan:
         return CompensationPlan.of(self)
+
+
+class CapacitySet(Body):
+    capacity: Annotated[
+        StrictInt,
+        Field(
+            ge=MIN_CAPACITY,
+            le=MAX_CAPACITY,
+            description="The weighted load (key 4, major 2, standard 1) they can carry.",
+            examples=[24],
+        ),
+    ]
+
+    def command(self) -> SetCapacity:
+        return SetCapacity.of(self)
 
 
 class Deactivation(Body):

@@ -11,6 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from domain.account_manager import DEFAULT_CAPACITY
+
 T = TypeVar("T")
 
 
@@ -46,6 +48,13 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+CAPACITY = (
+    "The weighted load (key 4, major 2, standard 1) they can carry: the one their manager set, "
+    f"or the default ({DEFAULT_CAPACITY})."
+)
+CAPACITY_IS_DEFAULT = "True while no capacity has been set for them, so the default applies."
+
+
 class AccountManagerPublic(BaseModel):
     id: UUID
     name: str
@@ -54,6 +63,8 @@ class AccountManagerPublic(BaseModel):
     version: int
     quotas: dict[str, str] = Field(description="Quota per year.")
     compensation_plans: dict[str, dict[str, str]] = Field(description="Plan per year.")
+    capacity: int = Field(description=CAPACITY)
+    capacity_is_default: bool = Field(description=CAPACITY_IS_DEFAULT)
 
 
 class AccountManagerListItem(BaseModel):
@@ -75,6 +86,9 @@ class WorkloadRowPublic(BaseModel):
     quota: str
     signed_value: str
     attainment: str | None
+    capacity: int = Field(description=CAPACITY)
+    capacity_is_default: bool = Field(description=CAPACITY_IS_DEFAULT)
+    overloaded: bool = Field(description="Whether `weighted_load` is over `capacity` (at capacity is not over).")
 
 
 class StaffPublic(BaseModel):
@@ -105,6 +119,13 @@ class ManagerWorkloadPublic(WorkloadRowPublic):
     overdue_relationships: list[OverduePublic]
 
 
+class CreditedContractPublic(BaseModel):
+    contract_id: UUID
+    relationship_id: UUID
+    signed_on: str
+    value: str
+
+
 class PayPublic(BaseModel):
     account_manager_id: UUID
     year: int
@@ -115,6 +136,8 @@ class PayPublic(BaseModel):
     bonus: str
     base_salary: str
     total: str
+    contracts: list[CreditedContractPublic]
+    """The contracts signed in the year credited to the manager (what `signed_value` adds up), by signing date."""
 
 
 class RelationshipListItem(BaseModel):

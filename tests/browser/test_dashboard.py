@@ -5,9 +5,12 @@ Every expected figure is read from the API with the demo's printed tokens, never
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.conftest import DemoLedger
@@ -27,11 +30,44 @@ def dollars(amount: str) -> str:
     return f"${Decimal(amount):,.2f}"
 
 
+def load_against_capacity(text: str) -> tuple[int, int]:
+    """The weighted load and the capacity a workload cell names ("at 16 of 20 …", "over capacity 21 of 20, …")."""
+    found = re.search(r"(\d+) of (\d+)", text)
+    assert found, f"no load against a capacity in {text!r}"
+    return int(found[1]), int(found[2])
+
+
+def fullness(row: dict[str, Any]) -> float:
+    """How full an account manager is: their weighted load as a share of their own capacity."""
+    return int(row["weighted_load"]) / int(row["capacity"])
+
+
+def set_capacity(demo: DemoLedger, account_manager_id: str, capacity: int) -> int:
+    """Sets an account manager's capacity as the demo's manager; the position the command returned."""
+    response = httpx.put(
+        f"{demo.base_url}/v1/account-managers/{account_manager_id}/capacity",
+        json={"capacity": capacity},
+        headers={"Authorization": f"Bearer {demo.tokens['manager']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    position: int = response.json()["position"]
+    return position
+
+
 def test_signing_in_with_a_printed_token_shows_the_workload_of_the_seeded_managers(
     page: Page, demo: DemoLedger
 ) -> None:
-    rows = demo.api("manager", "/workload")
+    # The least loaded account manager (with some load) is given a capacity of exactly their load: full, not over,
+    # so the fullest first is no longer the busiest first.
+    lightest = min(
+        (r for r in demo.api("manager", "/workload") if r["weighted_load"]), key=lambda r: r["weighted_load"]
+    )
+    position = set_capacity(demo, lightest["account_manager_id"], lightest["weighted_load"])
+    rows = demo.api("manager", "/workload", min_position=position)
     assert len(rows) > 1
+    loads_fullest_first = [row["weighted_load"] for row in sorted(rows, key=fullness, reverse=True)]
+    assert loads_fullest_first != sorted(loads_fullest_first, reverse=True)
 
     sign_in(page, demo.tokens["manager"])
 
@@ -42,12 +78,26 @@ def test_signing_in_with_a_printed_token_shows_the_workload_of_the_seeded_manage
     shown = {row.get_attribute("data-manager-id"): row.locator("td").first.inner_text() for row in table_rows.all()}
     assert shown == {row["account_manager_id"]: row["name"] for row in rows}
 
-    # Sorted by weighted load, heaviest first; a click on the header turns it round.
+    # Each weighted load is drawn against that manager's own capacity (the tick), never the busiest person's load.
+    for row in rows:
+        cell = page.locator(f"#workload tr[data-manager-id='{row['account_manager_id']}'] td:nth-child(2)")
+        assert load_against_capacity(cell.locator(".figure").inner_text()) == (row["weighted_load"], row["capacity"])
+        scale = max(row["weighted_load"], row["capacity"])
+        fill = float(cell.locator("svg.bar rect.fill").get_attribute("width") or "nan")
+        tick = float(cell.locator("svg.bar line.tick").get_attribute("x1") or "nan")
+        assert abs(fill - 100 * row["weighted_load"] / scale) < 0.01, (row, fill)
+        assert abs(tick - 100 * row["capacity"] / scale) < 0.01, (row, tick)
+
+    # Sorted by load against capacity, the fullest first; a click on the header turns it round.
     loads = page.locator("#workload tbody tr td:nth-child(2) .figure")
-    assert [int(text) for text in loads.all_inner_texts()] == sorted((r["weighted_load"] for r in rows), reverse=True)
+
+    def fullness_shown() -> list[float]:
+        return [load / capacity for load, capacity in map(load_against_capacity, loads.all_inner_texts())]
+
+    assert fullness_shown() == sorted(map(fullness, rows), reverse=True)
     page.click("#workload th[data-key=weighted_load] button")
     expect(page.locator("#workload th[data-key=weighted_load]")).to_have_attribute("aria-sort", "ascending")
-    assert [int(text) for text in loads.all_inner_texts()] == sorted(r["weighted_load"] for r in rows)
+    assert fullness_shown() == sorted(map(fullness, rows))
 
 
 def test_a_managers_page_lists_their_demos_with_the_staff_sent_overdue_relationships_and_pay(
@@ -71,6 +121,30 @@ def test_a_managers_page_lists_their_demos_with_the_staff_sent_overdue_relations
         expect(page.locator("#overdue tbody tr")).to_have_count(len(detail["overdue_relationships"]))
         expect(page.locator("#overdue")).to_contain_text(detail["overdue_relationships"][0]["client_name"])
     expect(page.locator("#pay-total")).to_have_text(dollars(pay["total"]))
+
+
+def test_a_managers_page_says_their_weighted_load_against_their_capacity(page: Page, demo: DemoLedger) -> None:
+    rows = demo.api("manager", "/workload")
+    over = [row for row in rows if row["overloaded"]]
+    within = [row for row in rows if not row["overloaded"]]
+    assert over, "the demo ledger should hold an account manager over capacity"
+    assert within, "the demo ledger should hold an account manager within capacity"
+
+    sign_in(page, demo.tokens["manager"])
+    expect(page.locator("#workload tbody tr")).to_have_count(len(rows))
+
+    for row, says in (
+        (over[0], f"{over[0]['weighted_load']} of {over[0]['capacity']} (over capacity)"),
+        (within[0], f"{within[0]['weighted_load']} of {within[0]['capacity']}"),
+    ):
+        page.goto(f"/#/managers/{row['account_manager_id']}")
+        expect(page.locator("#manager-name")).to_have_text(row["name"])
+        expect(page.locator("#manager-load")).to_have_text(says)
+        tone = page.locator(".card .value").filter(has=page.locator("#manager-load"))
+        if row["overloaded"]:
+            expect(tone).to_have_class(re.compile(r"\bbad\b"))
+        else:
+            expect(tone).not_to_have_class(re.compile(r"\bbad\b"))
 
 
 def test_moving_the_as_of_control_back_shows_the_earlier_tier(page: Page, demo: DemoLedger) -> None:
@@ -127,7 +201,7 @@ def test_an_account_managers_token_shows_only_their_own_relationships(page: Page
     expect(page.locator("#who-role")).to_have_text("account manager")
     expect(page.locator("#workload tbody tr")).to_have_count(1)
     expect(page.locator("#workload tbody tr")).to_have_attribute("data-manager-id", me["account_manager_id"])
-    expect(page.locator("nav a")).to_have_text(["Workload", "Relationships"])
+    expect(page.locator("nav a")).to_have_text(["Workload", "Relationships", "Your pay"])
     page.click("nav a[data-page=relationships]")
     expect(page.locator("#relationships tbody tr")).to_have_count(len(own))
     shown = page.locator("#relationships tbody tr").evaluate_all("rows => rows.map(r => r.dataset.relationshipId)")
@@ -136,6 +210,41 @@ def test_an_account_managers_token_shows_only_their_own_relationships(page: Page
     # A page the role may not read says so in words.
     page.goto("/#/compliance")
     expect(page.locator("#page .problem")).to_contain_text("may not read this")
+    expect(page.locator("#page .problem")).to_contain_text("HTTP 403")
+
+
+def test_an_account_manager_reaches_their_own_pay_and_the_contracts_credited_to_them(
+    page: Page, demo: DemoLedger
+) -> None:
+    own = demo.api("account_manager", "/me")["account_manager_id"]
+    other = next(m["id"] for m in demo.every("manager", "/account-managers") if m["id"] != own)
+
+    sign_in(page, demo.tokens["account_manager"])
+    page.click("nav a[data-page=pay]")
+
+    # Their own record only: their pay, and the contracts credited to them that year, each linking to its relationship.
+    expect(page.locator("#team-pay tbody tr")).to_have_count(1)
+    expect(page.locator("#team-pay tbody tr")).to_have_attribute("data-manager-id", own)
+    expect(page.locator("#page .subtitle")).to_have_text("Your own pay (an account manager reads only their own).")
+    year = int(page.locator("#team-pay-year").input_value())
+    pay = demo.api("account_manager", f"/account-managers/{own}/pay/{year}")
+    expect(page.locator("#team-pay-totals td[data-total=total]")).to_have_text(dollars(pay["total"]))
+    assert pay["contracts"], "the demo's account manager should have a contract credited to them this year"
+    credited = page.locator("#credited-contracts-table tbody tr")
+    expect(credited).to_have_count(len(pay["contracts"]))
+    for contract in pay["contracts"]:
+        row = page.locator(f"#credited-contracts-table tr[data-contract-id='{contract['contract_id']}']")
+        expect(row).to_contain_text(dollars(contract["value"]))
+        expect(row.locator(f"a[href='#/relationships/{contract['relationship_id']}']")).to_have_count(1)
+
+    # Someone else's pay stays theirs: the API refuses it, and the page says so.
+    refused = httpx.get(
+        f"{demo.base_url}/v1/account-managers/{other}/pay/{year}",
+        headers={"Authorization": f"Bearer {demo.tokens['account_manager']}"},
+        timeout=30,
+    )
+    assert refused.status_code == 403, refused.text
+    page.goto(f"/#/managers/{other}")
     expect(page.locator("#page .problem")).to_contain_text("HTTP 403")
 
 
@@ -164,3 +273,25 @@ def test_the_audit_page_shows_the_events_checked_and_exports(page: Page, demo: D
         page.click("#export-csv")
     path = download.value.path()
     assert path.read_text().splitlines()[0].startswith("position,aggregate_type,aggregate_id")
+
+
+def test_a_capacity_set_shows_in_the_audit_feed_in_words(page: Page, demo: DemoLedger) -> None:
+    # The least full account manager is given more room, so nobody's overload changes for the other tests here.
+    target = min(demo.api("manager", "/workload"), key=lambda row: (fullness(row), row["name"]))
+    capacity = target["capacity"] + 5
+    position = set_capacity(demo, target["account_manager_id"], capacity)
+    stored = demo.every("auditor", "/audit/events", type="CapacitySet", min_position=position)
+    assert stored[-1]["position"] == position
+
+    sign_in(page, demo.tokens["auditor"])
+    page.click("nav a[data-page=audit]")
+    page.select_option("#feed-type", "CapacitySet")
+    page.click("#feed-apply")
+
+    rows = page.locator("#feed tbody tr")
+    expect(rows).to_have_count(min(20, len(stored)))
+    newest = rows.first
+    expect(newest).to_have_attribute("data-position", str(position))
+    expect(newest).to_have_attribute("data-type", "CapacitySet")
+    expect(newest.locator(".said")).to_have_text(f"Capacity set to {capacity}")
+    expect(newest).to_contain_text(target["name"])

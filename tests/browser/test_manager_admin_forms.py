@@ -318,10 +318,10 @@ def test_team_pay_totals_are_the_sum_of_the_apis_figures_and_the_csv_has_a_row_p
 def test_each_role_sees_only_the_forms_it_may_use(page: Page, demo: DemoLedger) -> None:
     own = demo.api("account_manager", "/me")["account_manager_id"]
 
-    # An account manager: no team forms, no quota or plan forms on their own page, no team pay or admin page.
+    # An account manager: no team forms, no quota or plan forms on their own page, their own pay only, no admin page.
     sign_in(page, demo.tokens["account_manager"])
     expect(page.locator("#workload")).to_have_count(1)
-    expect(page.locator("nav a[data-page=pay]")).to_have_count(0)
+    expect(page.locator("nav a[data-page=pay]")).to_have_count(1)
     expect(page.locator("nav a[data-page=admin]")).to_have_count(0)
     expect(page.locator("#team")).to_have_count(0)
     page.goto(f"/#/managers/{own}")

@@ -49,6 +49,8 @@ def test_registering_an_account_manager_answers_201_with_id_version_position_and
         "version": 1,
         "quotas": {},
         "compensation_plans": {},
+        "capacity": 20,
+        "capacity_is_default": True,
     }
 
 
@@ -130,6 +132,14 @@ def test_pay_for_a_year_follows_the_plan_and_the_contracts_signed_that_year(clie
         "bonus": "10000.00",
         "base_salary": "90000.00",
         "total": "108500.00",
+        "contracts": [
+            {
+                "contract_id": proposed["contract_id"],
+                "relationship_id": relationship_id,
+                "signed_on": "2026-02-01",
+                "value": "150000.00",
+            }
+        ],
     }
     nothing_in_2025 = client.get(f"/v1/account-managers/{manager_id}/pay/2025", headers=tokens.manager).json()
     assert (nothing_in_2025["signed_value"], nothing_in_2025["total"], nothing_in_2025["attainment"]) == (
@@ -137,6 +147,7 @@ def test_pay_for_a_year_follows_the_plan_and_the_contracts_signed_that_year(clie
         "0.00",
         None,
     )
+    assert nothing_in_2025["contracts"] == []
 
 
 def test_workload_has_one_row_per_active_manager_with_tiers_and_weighted_load(
@@ -165,6 +176,9 @@ def test_workload_has_one_row_per_active_manager_with_tiers_and_weighted_load(
         "quota": "0.00",
         "signed_value": "0.00",
         "attainment": None,
+        "capacity": 20,
+        "capacity_is_default": True,
+        "overloaded": False,
     }
     assert (rows[idle]["active_relationships"], rows[idle]["weighted_load"]) == (0, 0)
 

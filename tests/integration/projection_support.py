@@ -18,6 +18,7 @@ import psycopg
 
 from domain.application import Ledger
 from domain.commands import (
+    MAX_CAPACITY,
     AssignAccountManager,
     CancelDemo,
     ChangeCadence,
@@ -39,6 +40,7 @@ from domain.commands import (
     RescheduleDemo,
     ScheduleDemo,
     ScheduleGiftLimit,
+    SetCapacity,
     SetLimitYear,
     SetQuota,
     SignContract,
@@ -188,6 +190,7 @@ class LedgerDriver:
         "register",
         "quota",
         "plan",
+        "capacity",
         "open_relationship",
         "open_relationship",
         "contact",
@@ -269,6 +272,11 @@ class LedgerDriver:
         self.ledger.set_compensation_plan(
             self.audit(b), _pick(self.managers, a), 2025 + b % 2, CompensationPlan.of(plan)
         )
+
+    def capacity(self, a: int, b: int) -> None:
+        # Mostly small, so that some loads go over it; now and then the largest a capacity may be.
+        capacity = MAX_CAPACITY if b % 10 == 0 else 1 + b % 30
+        self.ledger.set_capacity(self.audit(b), _pick(self.managers, a), SetCapacity(capacity=capacity))
 
     def deactivate(self, a: int, b: int) -> None:
         if b % 3:  # rarely, so that managers are left to assign

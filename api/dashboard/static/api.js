@@ -161,6 +161,7 @@ export function mayRead(role, page) {
   const readersOfEverything = ["compliance", "auditor", "admin"];
   if (page === "compliance" || page === "audit") return readersOfEverything.includes(role);
   if (page === "admin") return role === "admin"; // the API tokens (GET /v1/tokens)
-  if (page === "pay") return role !== "account_manager"; // the whole team's pay; an account manager reads only their own
+  // Pay too: the team's for the other roles; for an account manager their own and the contracts credited to them
+  // (a relationship handed over links from there), as the API answers them and no one else's.
   return true;
 }

@@ -17,7 +17,7 @@ const PAGES = [
   { name: "workload", label: null, pattern: /^\/managers\/([\w-]+)$/, render: managerPage },
   { name: "relationships", label: "Relationships", pattern: /^\/relationships$/, render: relationshipsPage },
   { name: "relationships", label: null, pattern: /^\/relationships\/([\w-]+)$/, render: relationshipPage },
-  { name: "pay", label: "Team pay", pattern: /^\/pay$/, render: payPage },
+  { name: "pay", label: (role) => (role === "account_manager" ? "Your pay" : "Team pay"), pattern: /^\/pay$/, render: payPage },
   { name: "compliance", label: "Compliance", pattern: /^\/compliance$/, render: compliancePage },
   { name: "audit", label: "Audit", pattern: /^\/audit$/, render: auditPage },
   { name: "admin", label: "Admin", pattern: /^\/admin$/, render: adminPage },
@@ -39,7 +39,7 @@ function header(me, current) {
   top.hidden = false;
   document.getElementById("nav").replaceChildren(
     ...PAGES.filter((page) => page.label && mayRead(me.role, page.name)).map((page) =>
-      h("a", { href: `#/${page.name}`, "aria-current": page.name === current ? "page" : undefined, dataset: { page: page.name } }, page.label),
+      h("a", { href: `#/${page.name}`, "aria-current": page.name === current ? "page" : undefined, dataset: { page: page.name } }, typeof page.label === "function" ? page.label(me.role) : page.label),
     ),
   );
   document.getElementById("who").replaceChildren(

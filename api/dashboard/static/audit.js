@@ -10,7 +10,7 @@ const NEWEST = 9_007_199_254_740_991; // `before` this: the newest page
 const SIZES = [20, 50, 100];
 const EVENT_TYPES = [
   ["Relationships", ["Opened", "AccountManagerAssigned", "TierChanged", "ContactCadenceChanged", "ContactLogged", "ProductIntroduced", "DemoScheduled", "DemoRescheduled", "DemoCompleted", "DemoCancelled", "ContractProposed", "ContractSigned", "ContractTerminated", "GiftGiven", "EntertainmentProvided", "EntryCorrected", "CorrectionRequested", "CorrectionApproved", "CorrectionRejected", "Closed", "Reopened"]],
-  ["Account managers and recipients", ["Registered", "QuotaSet", "CompensationPlanSet", "Deactivated", "GiftReceived", "RecipientsMerged", "MergedInto"]],
+  ["Account managers and recipients", ["Registered", "QuotaSet", "CompensationPlanSet", "CapacitySet", "Deactivated", "GiftReceived", "RecipientsMerged", "MergedInto"]],
   ["Gift policy", ["Established", "GiftLimitScheduled", "LimitYearPolicyChanged", "ReviewThresholdSet"]],
 ];
 

@@ -1,8 +1,10 @@
 // Team pay: every account manager's pay for a year (base salary, commission, bonus, total; attainment), with the
 // team's totals, sortable, and a CSV of the same figures made in the browser (nothing more is asked of the server).
+// An account manager sees their own, and the contracts credited to them that year, each linking to its relationship
+// (one they no longer manage too: they read it as they handed it over).
 
-import { all, get } from "./api.js";
-import { badge, bar, card, empty, h, link, meter, money, percent, sortableTable, yearSelect } from "./ui.js";
+import { all, get, request } from "./api.js";
+import { badge, bar, card, empty, h, link, meter, money, percent, sortableTable, table, time, yearSelect } from "./ui.js";
 
 const FIGURES = ["signed_value", "quota", "base_salary", "commission", "bonus", "total"];
 
@@ -60,6 +62,52 @@ export function payCsv(rows, year) {
   return `${[header.join(","), ...lines].join("\r\n")}\r\n`;
 }
 
+/** A relationship as the signed-in account manager reads it, and whether that is as they handed it over. */
+async function relationshipFor(id) {
+  try {
+    const response = await request(`/relationships/${id}`);
+    return { state: await response.json(), handedOver: response.headers.has("content-location") };
+  } catch {
+    return { state: null, handedOver: false }; // the contract still links to it
+  }
+}
+
+/**
+ * The contracts credited to an account manager in the year (their pay's `contracts`), each linking to its
+ * relationship, named by its client and the contract's title as the relationship reads for them.
+ */
+async function creditedContracts(pay, year) {
+  if (!Array.isArray(pay.contracts)) return null;
+  const relationshipIds = [...new Set(pay.contracts.map((c) => c.relationship_id))];
+  const read = await eachLimited(relationshipIds, 6, relationshipFor);
+  const readOf = new Map(relationshipIds.map((id, index) => [id, read[index]]));
+  const rows = pay.contracts.map((c) => {
+    const { state, handedOver } = readOf.get(c.relationship_id);
+    const contract = state && state.contracts[c.contract_id];
+    return { ...c, handedOver, client_name: state ? state.client_name : null, title: contract ? contract.title : null };
+  });
+  return h(
+    "section",
+    { id: "credited-contracts", "aria-labelledby": "credited-contracts-title" },
+    h("h2", { id: "credited-contracts-title" }, `Contracts credited to you in ${year}`),
+    rows.length
+      ? table(
+          [
+            {
+              label: "Client",
+              cell: (c) => [link(`#/relationships/${c.relationship_id}`, c.client_name || "The relationship"), c.handedOver ? [" ", badge("handed over", "closed")] : null],
+            },
+            { label: "Contract", cell: (c) => c.title || "—" },
+            { label: "Signed on", cell: (c) => time(c.signed_on) },
+            { label: "Value", numeric: true, cell: (c) => money(c.value) },
+          ],
+          rows,
+          { id: "credited-contracts-table", rowAttributes: (c) => ({ dataset: { contractId: c.contract_id, relationshipId: c.relationship_id } }) },
+        )
+      : empty(`No contract credited to you was signed in ${year}.`),
+  );
+}
+
 let lastDownload = null;
 
 export async function payPage({ me, query }) {
@@ -69,6 +117,7 @@ export async function payPage({ me, query }) {
   const managers = await all("/account-managers");
   const pays = await eachLimited(managers, 6, (m) => get(`/account-managers/${m.id}/pay/${year}`));
   const rows = managers.map((m, index) => ({ ...m, pay: pays[index] }));
+  const credited = me.role === "account_manager" && rows.length === 1 ? await creditedContracts(rows[0].pay, year) : null;
   const totals = Object.fromEntries(FIGURES.map((key) => [key, rows.reduce((sum, r) => sum + cents(r.pay[key]), 0n)]));
   const teamAttainment = totals.quota > 0n ? Number(totals.signed_value) / Number(totals.quota) : null;
   const scale = Math.max(1.25, ...rows.map((r) => Number(r.pay.attainment || 0)));
@@ -127,7 +176,7 @@ export async function payPage({ me, query }) {
   }
   const picker = yearSelect({ id: "team-pay-year", year, label: "Year", span: 6, onchange: (event) => (window.location.hash = `#/pay?year=${event.target.value}`) });
   return [
-    h("h1", {}, "Team pay"),
+    h("h1", {}, me.role === "account_manager" ? "Your pay" : "Team pay"),
     h(
       "p",
       { class: "subtitle" },
@@ -151,5 +200,6 @@ export async function payPage({ me, query }) {
       card("Total pay", h("span", { id: "team-pay-total", title: money(decimal(totals.total)) }, money(decimal(totals.total), { whole: true }))),
     ),
     grid || empty("No account managers."),
+    ...(credited ? [credited] : []),
   ];
 }

@@ -33,15 +33,16 @@ let mounted = null; // {id, section, update}: the forms on screen, kept across t
 /**
  * The forms for the relationship on screen (`relationship`, its `events`), for the signed-in role. `render()`
  * draws the whole page again; the section it returns is kept (same element, open forms and focus intact) and
- * only its choices are refreshed from the new read.
+ * only its choices are refreshed from the new read. `handedOver`: the relationship is shown to its former account
+ * manager as they handed it over (it names them as its manager, but they may no longer write on it).
  */
-export async function relationshipForms({ relationship, events, render }) {
-  if (mounted && mounted.id === relationship.id && mounted.section.isConnected) {
+export async function relationshipForms({ relationship, events, render, handedOver = false }) {
+  if (mounted && mounted.id === relationship.id && mounted.section.isConnected && !handedOver) {
     await mounted.update(relationship, events);
     return mounted.section;
   }
   const me = session.me || {};
-  const records = WRITERS.includes(me.role) && (me.role !== "account_manager" || relationship.account_manager_id === me.account_manager_id);
+  const records = !handedOver && WRITERS.includes(me.role) && (me.role !== "account_manager" || relationship.account_manager_id === me.account_manager_id);
   if (!records) {
     mounted = null;
     return h("section", { id: "relationship-forms", hidden: true });

@@ -1,11 +1,12 @@
 // Relationships: the list (an account manager sees only their own), and one relationship's state, its whole
 // timeline, and an as-of control (a version slider, or a date and time) showing the state as recorded then.
+// Its former account manager sees it as they handed it over, and only the events the API lets them read.
 
-import { ApiError, all, get } from "./api.js";
+import { ApiError, all, get, request } from "./api.js";
 import { openRelationshipAction } from "./relationship_create.js";
 import { relationshipForms } from "./relationship_forms.js";
 import { actorDirectory, describe, storyOf } from "./story.js";
-import { badge, dayHeading, empty, h, link, localDay, localTime, money, problem, searchBox, table, tierBadge, time } from "./ui.js";
+import { badge, dateText, dayHeading, empty, h, link, localDay, localTime, money, problem, searchBox, table, tierBadge, time } from "./ui.js";
 
 async function managerNames() {
   try {
@@ -253,10 +254,28 @@ function stateTables(state) {
   ];
 }
 
+/**
+ * The relationship as the API answers it with no version asked: now, or for its former account manager the state
+ * they handed over (the answer's Content-Location names that version). `handedOver` says which.
+ */
+async function currentFor(id) {
+  const response = await request(`/relationships/${id}`);
+  return { now: await response.json(), handedOver: response.headers.has("content-location") };
+}
+
+/** For a former account manager: what they are looking at, in one sentence. */
+function formerNote(state) {
+  return h(
+    "p",
+    { class: "banner", id: "former-manager-note" },
+    `You managed this relationship until ${dateText(localDay(state.recorded_at))}. You see it as you handed it over, and what has happened since to the contracts credited to you.`,
+  );
+}
+
 export async function relationshipPage(context) {
   const { params, me } = context;
   const [id] = params;
-  const [now, events, names] = await Promise.all([get(`/relationships/${id}`), all(`/relationships/${id}/events`), managerNames()]);
+  const [{ now, handedOver }, events, names] = await Promise.all([currentFor(id), all(`/relationships/${id}/events`), managerNames()]);
   const actors = await actorDirectory(me, names);
   const recordedAt = new Map(events.map((e) => [e.version, e.recorded_at]));
   const statePlace = h("div", { class: "panel" }, stateFacts(now, now, names));
@@ -278,7 +297,8 @@ export async function relationshipPage(context) {
     if (state && rows.some((row) => row.hidden && Number(row.dataset.version) >= version)) reveal(); // the row asked for shows
     for (const row of rows) {
       const v = Number(row.dataset.version);
-      row.classList.toggle("later", v > version);
+      // At the handover, what came since (to the contracts credited to them) is what a former manager came to read.
+      row.classList.toggle("later", v > version && !(handedOver && version === now.version));
       row.classList.toggle("current-version", v === version && version !== now.version);
     }
     if (problemShown) {
@@ -295,12 +315,14 @@ export async function relationshipPage(context) {
     tablesPlace.replaceChildren(...stateTables(state));
     banner.replaceChildren(
       version === now.version
-        ? h("p", { class: "hint" }, "Showing the current state.")
+        ? h("p", { class: "hint" }, handedOver ? "Showing the state as you handed it over." : "Showing the current state.")
         : h(
             "div",
             { class: "banner", id: "asof-note" },
-            `Showing the state as recorded at version ${version} (${localTime(state.recorded_at)}); it is now at version ${now.version}. Highlighted facts have changed since.`,
-            h("button", { type: "button", onclick: () => show(now) }, "Back to now"),
+            handedOver
+              ? `Showing the state as recorded at version ${version} (${localTime(state.recorded_at)}); you handed it over at version ${now.version}. Highlighted facts changed before then.`
+              : `Showing the state as recorded at version ${version} (${localTime(state.recorded_at)}); it is now at version ${now.version}. Highlighted facts have changed since.`,
+            h("button", { type: "button", onclick: () => show(now) }, handedOver ? "Back to the handover" : "Back to now"),
           ),
     );
   }
@@ -335,13 +357,17 @@ export async function relationshipPage(context) {
   show(now);
 
   // The forms of the roles that may record or decide here (relationship_forms.js); after an answer they draw the
-  // page again with this same function, keeping themselves (open forms, focus) in place.
-  const forms = await relationshipForms({ relationship: now, events, render: () => relationshipPage(context) });
+  // page again with this same function, keeping themselves (open forms, focus) in place. A former manager writes
+  // nothing, so has none.
+  const forms = await relationshipForms({ relationship: now, events, handedOver, render: () => relationshipPage(context) });
 
   return [
     h("div", { class: "crumbs" }, link("#/relationships", "Relationships"), " / ", link(`#/managers/${now.account_manager_id}`, names.get(now.account_manager_id) || "account manager")),
     h("h1", { id: "client-name" }, now.client_name),
-    h("p", { class: "subtitle" }, `${events.length} events · version ${now.version} · last recorded `, time(now.recorded_at)),
+    ...(handedOver ? [formerNote(now)] : []),
+    handedOver
+      ? h("p", { class: "subtitle" }, `${events.length} events you may read · handed over at version ${now.version}, recorded `, time(now.recorded_at))
+      : h("p", { class: "subtitle" }, `${events.length} events · version ${now.version} · last recorded `, time(now.recorded_at)),
     h(
       "section",
       { class: "panel asof", "aria-label": "As of" },
@@ -352,7 +378,7 @@ export async function relationshipPage(context) {
         h("label", { for: "asof-time" }, "or at a date and time (your local time)"),
         when,
         h("button", { type: "button", id: "asof-time-go", onclick: askAt }, "Show"),
-        h("button", { type: "button", id: "asof-now", onclick: () => show(now) }, "Now"),
+        h("button", { type: "button", id: "asof-now", onclick: () => show(now) }, handedOver ? "As handed over" : "Now"),
       ),
     ),
     banner,
@@ -361,7 +387,13 @@ export async function relationshipPage(context) {
     tablesPlace,
     forms,
     h("h2", {}, "Timeline"),
-    h("p", { class: "hint" }, "Newest first, grouped by the day it was recorded (your local time; UTC on hover)."),
+    h(
+      "p",
+      { class: "hint" },
+      handedOver
+        ? "Newest first, grouped by the day it was recorded (your local time; UTC on hover): what happened while you managed it, and since then to the contracts credited to you."
+        : "Newest first, grouped by the day it was recorded (your local time; UTC on hover).",
+    ),
     timelineElement,
   ];
 }

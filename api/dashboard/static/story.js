@@ -312,6 +312,8 @@ export function describeOther(event) {
       return `Quota for ${d.year} set to ${money(d.amount)}`;
     case "CompensationPlanSet":
       return `Pay plan for ${d.year}: base ${money(d.base_salary)}, commission ${d.commission_rate}, accelerator ${d.accelerator_rate}, bonus ${money(d.bonus_amount)} at ${d.bonus_threshold}`;
+    case "CapacitySet":
+      return `Capacity set to ${d.capacity}`;
     case "Deactivated":
       return `Deactivated: ${d.reason}`;
     case "GiftLimitScheduled":

@@ -1,8 +1,10 @@
-// The manager's and the admin's forms about account managers: register one, deactivate one, and set a year's
-// quota and pay plan. Each is shown only to the roles the API lets do it (manager, admin), chooses people by
-// name, sends If-Match from the version on screen, and redraws what changed from a fresh read of the API.
+// The manager's and the admin's forms about account managers: register one, deactivate one, set their capacity
+// (with the overload view: each load against its capacity), and set a year's quota and pay plan. Each is shown only
+// to the roles the API lets do it (manager, admin), chooses people by name, sends If-Match from the version on
+// screen, and redraws what changed from a fresh read of the API.
 
 import { all, get } from "./api.js";
+import { capacityPanel } from "./capacity_form.js";
 import { action, commandForm } from "./forms.js";
 import { badge, empty, h, money, problem, table } from "./ui.js";
 
@@ -145,9 +147,10 @@ export function deactivateForm({ id = "deactivate-manager", managers, done }) {
 }
 
 /**
- * The Team section of a page (managers and admins): register and deactivate account managers, and whatever
- * `extra({managers, refresh})` adds (the workload page: open a relationship). `rerender()` renders the page again;
- * after each command everything around the section is drawn afresh from the API.
+ * The Team section of a page (managers and admins): who is over capacity, with each load against its capacity and
+ * the form to set one; register and deactivate account managers; and whatever `extra({managers, refresh})` adds
+ * (the workload page: open a relationship). `rerender()` renders the page again; after each command the
+ * capacities and everything around the section are drawn afresh from the API.
  */
 export function teamSection({ me, rerender, extra }) {
   if (!mayManage(me.role)) return [];
@@ -156,20 +159,26 @@ export function teamSection({ me, rerender, extra }) {
   section.append(h("p", { class: "loading" }, "Loading the team's forms…"));
   (async () => {
     let managers;
+    let loads;
     try {
-      managers = await all("/account-managers");
+      [managers, loads] = await Promise.all([all("/account-managers"), get("/workload")]);
     } catch (error) {
       section.replaceChildren(h("h2", { id: "team-title" }, "Team"), problem(error, "Could not load the account managers"));
       return;
     }
+    let capacity = null;
     const refresh = async (answer) => {
+      await capacity?.refresh(answer.position);
       await redrawAround(section, rerender, answer.position);
       managers = await all("/account-managers");
       for (const form of section.querySelectorAll("form")) form.refreshManagers?.(managers);
     };
+    capacity = capacityPanel({ rows: loads, choices: managerChoices(managers), done: refresh });
+    capacity.form.refreshManagers = (fresh) => setChoices(capacity.form.querySelector("select[name=account_manager_id]"), managerChoices(fresh));
     section.replaceChildren(
       h("h2", { id: "team-title" }, "Team"),
-      h("p", { class: "hint" }, "Register an account manager, deactivate one, or open a relationship for any of them; the figures above are read again after each."),
+      h("p", { class: "hint" }, "See who is over capacity and set a manager's capacity, register an account manager, deactivate one, or open a relationship for any of them; the figures are read again after each."),
+      capacity,
       action("Register an account manager", registerForm({ done: refresh })),
       action("Deactivate an account manager", deactivateForm({ managers, done: refresh })),
       ...(extra ? [extra({ managers, refresh })].flat() : []),

@@ -2,6 +2,7 @@
 
 import { all, get } from "./api.js";
 import { badge, bar, card, daysSince, empty, h, link, meter, money, percent, sortableTable, stackedBar, table, tierBadge, time, yearSelect } from "./ui.js";
+import { loadMeter } from "./capacity_form.js";
 import { openingFor } from "./relationship_create.js";
 import { planSection, teamSection } from "./team.js";
 
@@ -39,18 +40,13 @@ function tierMeter(row, scale) {
 export async function workloadPage({ me }) {
   const rows = await get("/workload");
   const year = new Date().getUTCFullYear();
-  const maxLoad = Math.max(1, ...rows.map((r) => r.weighted_load));
   const maxRelationships = Math.max(1, ...rows.map((r) => r.active_relationships));
   const attainmentScale = Math.max(1.25, ...rows.map((r) => Number(r.attainment || 0)));
   const sum = (key) => rows.reduce((total, r) => total + r[key], 0);
   const columns = [
     { key: "name", label: "Account manager", value: (r) => r.name, cell: (r) => link(`#/managers/${r.account_manager_id}`, r.name) },
-    {
-      key: "weighted_load",
-      label: "Weighted load",
-      value: (r) => r.weighted_load,
-      cell: (r) => meter(bar(r.weighted_load, maxLoad, { label: `Weighted load ${r.weighted_load}` }), String(r.weighted_load)),
-    },
+    // Against each manager's own capacity, so the fullest sort first (not the one carrying the most).
+    { key: "weighted_load", label: "Weighted load", value: (r) => r.weighted_load / r.capacity, cell: loadMeter },
     { key: "relationships", label: "By tier", value: (r) => r.active_relationships, cell: (r) => tierMeter(r, maxRelationships) },
     {
       key: "overdue",
@@ -74,7 +70,7 @@ export async function workloadPage({ me }) {
       { class: "subtitle" },
       me.role === "account_manager"
         ? "Your own workload (an account manager sees only their own row). Click a header to sort."
-        : "One row per active account manager. Weighted load counts a key relationship as 4, major as 2, standard as 1. Click a header to sort.",
+        : "One row per active account manager. Weighted load counts a key relationship as 4, major as 2, standard as 1, and is drawn against each manager's own capacity (the tick). Click a header to sort.",
     ),
     h("p", { class: "hint" }, "Open relationships by tier (key / major / standard):", tierLegend(), " · Demos: in the next 14 days · Overdue: no contact within the cadence · Quota: tick at 100 %"),
     h(
@@ -240,6 +236,11 @@ function payPanel(pay) {
   );
 }
 
+/** "21 of 20 (over capacity)", "16 of 20": a manager's weighted load against their capacity, in words. */
+function loadAgainstCapacity(row) {
+  return `${row.weighted_load} of ${row.capacity}${row.overloaded ? " (over capacity)" : ""}`;
+}
+
 export async function managerPage({ me, params, query }) {
   const [id] = params;
   const year = Number(query.get("year")) || new Date().getUTCFullYear();
@@ -253,11 +254,11 @@ export async function managerPage({ me, params, query }) {
   return [
     h("div", { class: "crumbs" }, link("#/workload", "Workload"), " / account manager"),
     h("h1", { id: "manager-name" }, workload.name),
-    h("p", { class: "subtitle" }, `${workload.active_relationships} open relationships · weighted load ${workload.weighted_load}`),
+    h("p", { class: "subtitle" }, `${workload.active_relationships} open relationships · weighted load ${loadAgainstCapacity(workload)}`),
     h(
       "div",
       { class: "cards" },
-      card("Weighted load", String(workload.weighted_load)),
+      card("Weighted load", h("span", { id: "manager-load" }, loadAgainstCapacity(workload)), workload.overloaded ? "bad" : ""),
       card("Open relationships", `${workload.active_relationships}`),
       card("Overdue follow-ups", String(workload.overdue_follow_ups), workload.overdue_follow_ups ? "bad" : ""),
       card("Demos in 14 days", String(workload.upcoming_demos)),
