@@ -21,6 +21,7 @@ from api.middleware import (
     UnexpectedErrors,
 )
 from api.openapi import LedgerAPI
+from api.ready_made import ReadyMade
 from api.routes import account_managers, audit, compliance, corrections, me, operations, relationships, tokens, workload
 from api.security_headers import SecurityHeaders
 from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
@@ -81,6 +82,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.min_position_wait = min_position_wait
     app.state.workload_facts = WorkloadFactsCache()
+    app.state.ready_made = ReadyMade()
     problems.install(app)
     for router in (
         account_managers.router,

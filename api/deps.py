@@ -49,18 +49,11 @@ async def get_ledger(system: SystemDep) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-async def get_correlation_id(request: Request) -> str:
-    correlation_id: str = request.state.correlation_id
-    return correlation_id
+Authorization = Annotated[str | None, Header(description="`Bearer <token>`")]
+"""Declared for the OpenAPI description; the authentication middleware has read it already."""
 
 
-CorrelationIdDep = Annotated[str, Depends(get_correlation_id)]
-
-
-async def get_principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
-) -> Principal:
+def principal_of(request: Request) -> Principal:
     """The principal behind the request's bearer token, found by the authentication middleware (401 without)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
@@ -68,16 +61,17 @@ async def get_principal(
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-async def get_audit(request: Request, principal: PrincipalDep, correlation_id: CorrelationIdDep) -> Audit:
+def audit_of(request: Request) -> Audit:
     """Who asks, under which request, and the Idempotency-Key the middleware reserved for it (if any)."""
     key: str | None = getattr(request.state, "idempotency_key", None)
-    return Audit(principal=principal, correlation_id=correlation_id, idempotency_key=key)
+    return Audit(principal=principal_of(request), correlation_id=request.state.correlation_id, idempotency_key=key)
 
 
-AuditDep = Annotated[Audit, Depends(get_audit)]
+async def get_principal(request: Request, authorization: Authorization = None) -> Principal:
+    return principal_of(request)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def allowed_to(read: Read) -> Callable[[Principal], Awaitable[Principal]]:
@@ -101,11 +95,13 @@ LARGEST_INTEGER = 2**63 - 1
 """No version, position or count the ledger gives out is larger: both stores keep them in 64-bit integers."""
 
 
-async def get_expected_version(
-    if_match: Annotated[
-        str | None, Header(description='Write only if the aggregate is still at this version: `"<version>"`.')
-    ] = None,
-) -> int | None:
+IfMatch = Annotated[
+    str | None, Header(description='Write only if the aggregate is still at this version: `"<version>"`.')
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version `If-Match` names (None for none, or `*`); a malformed one is a 422."""
     if if_match is None or if_match.strip() == "*":
         return None
     match = _ETAG.fullmatch(if_match.strip())
@@ -117,8 +113,6 @@ async def get_expected_version(
         )
     return int(match.group(1))
 
-
-ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
 
 Result = TypeVar("Result", bound=CommandResult)
 
@@ -152,21 +146,20 @@ class Write:
         return CommandPublic(id=result.id, version=result.version, position=result.position)
 
 
-async def get_writer(system: SystemDep) -> Writer:
-    return system.writer
-
-
-WriterDep = Annotated[Writer, Depends(get_writer)]
+# A command's one dependency: FastAPI solves each dependency on the event loop (a tenth of a millisecond or so
+# apiece), and a command needs nothing from them that the request does not already hold.
 
 
 async def get_write(
-    audit: AuditDep, ledger: LedgerDep, writer: WriterDep, expected_version: ExpectedVersionDep, response: Response
+    request: Request, response: Response, authorization: Authorization = None, if_match: IfMatch = None
 ) -> Write:
-    return Write(audit, ledger, response, writer, expected_version)
+    system: System = request.app.state.system
+    return Write(audit_of(request), system.ledger, response, system.writer, expected_version(if_match))
 
 
-async def get_creation(audit: AuditDep, ledger: LedgerDep, writer: WriterDep, response: Response) -> Write:
-    return Write(audit, ledger, response, writer, creates=True)
+async def get_creation(request: Request, response: Response, authorization: Authorization = None) -> Write:
+    system: System = request.app.state.system
+    return Write(audit_of(request), system.ledger, response, system.writer, creates=True)
 
 
 WriteDep = Annotated[Write, Depends(get_write)]
@@ -209,8 +202,18 @@ async def get_consistent_views(
                 f"The views have not reached position {min_position} within {wait:g} s"
                 + (f": {stuck}. /health says more." if stuck else "; try again."),
             )
-    response.headers["X-Projection-Position"] = str(await run_in_threadpool(projections.position))
+    # Every view's position (one read shared by the readers of the last 10 ms, at or past `min_position`): the
+    # lowest is the header, and a ready-made read keys its body on them.
+    positions = await projections.recent_positions(at_least=min_position or 0)
+    request.state.view_positions = positions
+    response.headers["X-Projection-Position"] = str(min(positions.values(), default=0))
     return system
+
+
+def view_positions(request: Request) -> dict[str, int]:
+    """Where each view was when `ViewsDep` looked (after any `min_position` wait)."""
+    positions: dict[str, int] = request.state.view_positions
+    return positions
 
 
 ViewsDep = Annotated[System, Depends(get_consistent_views)]

@@ -84,6 +84,11 @@ class LedgerQueries(LedgerApplication):
         )
         return relationship, reach
 
+    def current_version(self, aggregate_id: UUID) -> int | None:
+        """An aggregate's last version, from one read of its last event (None if it has none)."""
+        last = self.events.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return last[0].originator_version if last else None
+
     def relationship_seen(
         self,
         relationship: ClientRelationship,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
@@ -202,7 +202,7 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
 
 
 def _insert_in_one_transaction(
-    recorder: PostgresApplicationRecorder, stored_events: Sequence[StoredEvent], **kwargs: Any
+    recorder: AppendOnlyPostgresRecorder, stored_events: Sequence[StoredEvent], /, **kwargs: Any
 ) -> Sequence[int] | None:
     """One attempt at an insert, in one transaction.
 
@@ -233,7 +233,7 @@ class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
     insert_attempts = 10
     """Attempts at an insert while the server cannot be reached (as many as the library makes)."""
 
-    _insert_once = staticmethod(_insert_in_one_transaction)
+    _insert_once: Callable[..., Sequence[int] | None] = staticmethod(_insert_in_one_transaction)
     """One attempt at an insert (a function of the recorder, so that tests can stand in for it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -99,6 +99,8 @@ class Projections:
         self._lock = threading.Lock()
         self._wakers: set[Callable[[], None]] = set()
         self._seen = (0.0, 0)  # (when, position): the last position an async waiter read
+        self._positions_seen: tuple[float, dict[str, int] | None] = (0.0, None)  # the same, for every view
+        self._positions_reading: asyncio.Future[dict[str, int]] | None = None
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             for projection in self.projections:
@@ -108,8 +110,8 @@ class Projections:
     # -- positions --
 
     def positions(self) -> dict[str, int]:
-        """Each projection's last processed position."""
-        return {projection.name: projection.position() for projection in self.projections}
+        """Each projection's last processed position (one query)."""
+        return self.view.tracking_positions([projection.name for projection in self.projections])
 
     def position(self) -> int:
         """The position every projection has reached (one query)."""
@@ -186,7 +188,33 @@ class Projections:
             self._seen = (started, position)
         return position
 
+    async def recent_positions(self, at_least: int = 0) -> dict[str, int]:
+        """Every view's position: a lower bound of where they are, like `_recent_position`, never one below
+        `at_least` (a reader that waited for its own write gets positions that include it).
+
+        Read in a worker thread at most once per 10 ms, readers arriving meanwhile sharing the read in flight, and
+        afresh once this process's runner has moved the views.
+        """
+        when, seen = self._positions_seen
+        if seen is not None and time.monotonic() - when < 0.01 and min(seen.values(), default=0) >= at_least:
+            return seen
+        reading = self._positions_reading
+        if reading is None or reading.done() or reading.get_loop() is not asyncio.get_running_loop():
+            reading = self._positions_reading = asyncio.ensure_future(self._read_positions())
+        positions = await asyncio.shield(reading)
+        if min(positions.values(), default=0) < at_least:  # the shared read began before this reader's position
+            positions = await self._read_positions()
+        return positions
+
+    async def _read_positions(self) -> dict[str, int]:
+        started = time.monotonic()
+        positions = await asyncio.to_thread(self.positions)
+        if started >= self._positions_seen[0]:
+            self._positions_seen = (started, positions)
+        return positions
+
     def _notify_advanced(self) -> None:
+        self._positions_seen = (0.0, None)  # moved on: the next reader reads them again
         with self._advanced:
             self._advanced.notify_all()
         with self._lock:

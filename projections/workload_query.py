@@ -8,6 +8,7 @@ every read, and a capacity never set is the domain's default.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 from domain.account_manager import capacity_or_default
 from domain.errors import NotFound
 from domain.values import Tier
-from projections.base import Row, utc_text
+from projections.base import Row, from_utc_text, utc_text
 from projections.pay import PayProjection, PayReader
 from projections.workload import UPCOMING, RelationshipFacts, WorkloadProjection, WorkloadReader
 
@@ -43,6 +44,16 @@ class WorkloadFacts:
         """The scheduled demos from `now` to 14 days ahead, soonest first."""
         start, end = utc_text(now), utc_text(now + UPCOMING)
         return [demo for demo in self.scheduled_demos if start <= demo["scheduled_for"] < end]
+
+    def holds_until(self, now: datetime) -> datetime | None:
+        """The first moment from `now` on at which the clock alone could change what is worked out at `now`: an
+        open relationship's contact falling due, a demo entering the next 14 days or passing (None: none ahead)."""
+        moments = [due for due in (r.contact_due() for r in self.open_relationships) if due >= now]
+        for demo in self.scheduled_demos:
+            at = from_utc_text(demo["scheduled_for"])
+            with contextlib.suppress(OverflowError):  # a demo stored before dates were bounded, at the calendar's edge
+                moments.extend(moment for moment in (at - UPCOMING, at) if moment >= now)
+        return min(moments, default=None)
 
     @classmethod
     def read(cls, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
@@ -150,11 +161,8 @@ class ManagerWorkload:
     overdue: list[RelationshipFacts]
 
 
-def manager_workload(
-    workload: WorkloadReader, pay: PayReader, manager_id: str, now: datetime, year: int
-) -> ManagerWorkload:
+def manager_workload(facts: WorkloadFacts, workload: WorkloadReader, manager_id: str, now: datetime) -> ManagerWorkload:
     """One active account manager's workload (NotFound for one deactivated, or not in the views yet)."""
-    facts = WorkloadFacts.read(workload, pay, year)
     rows = workload_rows(facts, now, only=manager_id)
     if not rows:
         known = any(m["account_manager_id"] == manager_id for m in workload.managers())

@@ -177,7 +177,7 @@ def serve(
         return
     try:
         uvicorn.run(
-            create_app(system),
+            create_app(system, freeze_start_up_heap=True),
             host=host,
             port=port,
             log_level="info",

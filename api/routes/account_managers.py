@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import CreateDep, LedgerDep, PageDep, PayDep, PrincipalDep, WorkloadDep, WriteDep
+from api.deps import CreateDep, LedgerDep, PageDep, PayDep, PrincipalDep, ViewsDep, WorkloadDep, WriteDep
 from api.problems import problems
+from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyBody, ReadyMade
 from api.routes.common import money
-from api.routes.workload import QuotaYear, manager_workload_public, pay_public
+from api.routes.workload import QuotaYear, facts_key, manager_workload_public, pay_public, workload_facts
 from api.schemas.requests import AccountManagerCreate, CapacitySet, CompensationPlanSet, Deactivation, QuotaSet
 from api.schemas.responses import (
     AccountManagerListItem,
@@ -23,7 +25,9 @@ from api.schemas.responses import (
 )
 from domain.permissions import Read, check_allowed, own_book
 from domain.values import EARLIEST, LATEST
+from infrastructure.bootstrap import System
 from projections.base import Row
+from projections.workload import WorkloadReader
 from projections.workload_query import manager_workload
 
 router = APIRouter(prefix="/account-managers", tags=["account managers"])
@@ -118,15 +122,39 @@ async def deactivate_account_manager(account_manager_id: UUID, body: Deactivatio
 @router.get(
     "/{account_manager_id}/workload",
     response_model=ManagerWorkloadPublic,
-    responses=problems("forbidden", "not_found", "projection_lagging", "validation_error"),
+    responses={**problems("forbidden", "not_found", "projection_lagging", "validation_error"), **NOT_MODIFIED},
 )
-def get_manager_workload(
-    account_manager_id: UUID, principal: PrincipalDep, workload: WorkloadDep, pay: PayDep, year: QuotaYear = None
-) -> ManagerWorkloadPublic:
-    """One account manager's workload row, with their demos in the next 14 days and their overdue relationships."""
+async def get_manager_workload(
+    request: Request,
+    account_manager_id: UUID,
+    principal: PrincipalDep,
+    views: ViewsDep,
+    response: Response,
+    year: QuotaYear = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One account manager's workload row, with their demos in the next 14 days and their overdue relationships.
+
+    Served ready-made, as `GET /workload` is.
+    """
     check_allowed(principal, Read.ACCOUNT_MANAGER, account_manager_id=account_manager_id)
-    now = datetime.now(UTC)
-    return manager_workload_public(manager_workload(workload, pay, str(account_manager_id), now, year or now.year))
+    now = views.ledger.clock()  # the ledger's clock: a test can move it
+    key = ("manager-workload", *facts_key(request, year or now.year), str(account_manager_id))
+    ready: ReadyMade = request.app.state.ready_made
+    body = ready.get(key, now)
+    if body is None:
+        body = await run_in_threadpool(_manager_workload_body, request, views, key, now)
+    return body.response(if_none_match, {"X-Projection-Position": response.headers["X-Projection-Position"]})
+
+
+def _manager_workload_body(request: Request, views: System, key: tuple[Any, ...], now: datetime) -> ReadyBody:
+    _, _, _, year, manager_id = key
+    facts = workload_facts(request, views, year)
+    workload = manager_workload(facts, WorkloadReader(views.view), manager_id, now)
+    ready: ReadyMade = request.app.state.ready_made
+    return ready.put(
+        key, manager_workload_public(workload).model_dump_json(by_alias=True).encode(), facts.holds_until(now)
+    )
 
 
 @router.get(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import LARGEST_INTEGER, CreateDep, LedgerDep, PageDep, PrincipalDep, WorkloadDep, WriteDep
 from api.problems import Problem, problems
+from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyBody, ReadyMade
 from api.routes.common import WRITE_PROBLEMS, money, visible_relationship, with_positions
 from api.routes.events import event_public
 from api.schemas.requests import (
@@ -40,10 +43,12 @@ from api.schemas.responses import (
     RelationshipListItem,
     RelationshipPublic,
 )
+from domain.application import Ledger
 from domain.commands import CancelDemo, CloseRelationship, ReopenRelationship
-from domain.permissions import Read, own_book
+from domain.errors import Forbidden
+from domain.permissions import Read, RelationshipReach, check_allowed, own_book
 from domain.relationship import ClientRelationship
-from domain.values import ReadingMoment, RelationshipStatus, Tier, clamped
+from domain.values import Principal, ReadingMoment, RelationshipStatus, Tier, clamped
 from projections.workload import RelationshipFacts
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
@@ -121,24 +126,26 @@ def list_relationships(
 @router.get(
     "/{relationship_id}",
     response_model=RelationshipPublic,
-    responses=problems("forbidden", "not_found", "validation_error"),
+    responses={**problems("forbidden", "not_found", "validation_error"), **NOT_MODIFIED},
 )
-def get_relationship(
+async def get_relationship(
+    request: Request,
     relationship_id: UUID,
     principal: PrincipalDep,
     ledger: LedgerDep,
-    response: Response,
     version: Annotated[
         int | None, Query(ge=1, le=LARGEST_INTEGER, description="The state as it was at this version.")
     ] = None,
     as_of: Annotated[
         ReadingMoment | None, Query(description="The state as recorded at this time (with an offset).")
     ] = None,
-) -> RelationshipPublic:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """A relationship now, or as it stood at a version or as recorded at a time (404 if it did not exist yet).
 
     Its former account manager reads it as they handed it over (`Content-Location` names that version), and any
-    version or time within their stints; another outside them is 403, saying which they may read.
+    version or time within their stints; another outside them is 403, saying which they may read. The state now
+    is served ready-made while its version stands (`If-None-Match` with its `ETag` answers 304).
     """
     if version is not None and as_of is not None:
         raise Problem(
@@ -146,15 +153,44 @@ def get_relationship(
             "Ask for a version or a time (as_of), not both.",
             errors=[{"field": "as_of", "message": "not together with version"}],
         )
+    ready: ReadyMade = request.app.state.ready_made
+    now_asked = version is None and as_of is None
+    if now_asked:
+        current = await run_in_threadpool(ledger.current_version, relationship_id)
+        body = ready.get(("relationship", relationship_id, current), datetime.now(UTC))
+        if body is not None and may_read_whole(principal, body.about):
+            return body.response(if_none_match, {})
+    relationship, reach = await run_in_threadpool(
+        _relationship_seen, principal, ledger, relationship_id, version, clamped(as_of) if as_of is not None else None
+    )
+    content = relationship_public(relationship).model_dump_json(by_alias=True).encode()
+    etag = f'"{relationship.version}"'
+    if now_asked and reach.handed_over is not None:
+        headers = {"Content-Location": f"/v1/relationships/{relationship_id}?version={relationship.version}"}
+        return ReadyBody(content, etag, None).response(if_none_match, headers)
+    if now_asked:
+        key = ("relationship", relationship_id, relationship.version)
+        return ready.put(key, content, None, etag=etag, about=relationship.account_manager_id).response(
+            if_none_match, {}
+        )
+    return ReadyBody(content, etag, None).response(if_none_match, {})
+
+
+def may_read_whole(principal: Principal, account_manager_id: UUID) -> bool:
+    """Whether the principal may read the whole of a relationship whose account manager is this one."""
+    try:
+        check_allowed(principal, Read.RELATIONSHIP, account_manager_id=account_manager_id)
+    except Forbidden:
+        return False
+    return True
+
+
+def _relationship_seen(
+    principal: Principal, ledger: Ledger, relationship_id: UUID, version: int | None, as_of: datetime | None
+) -> tuple[ClientRelationship, RelationshipReach]:
     # Loaded once now: who may see it depends on its manager now; a past state is read only when asked for.
     now, reach = visible_relationship(principal, ledger, relationship_id)
-    relationship = ledger.relationship_seen(
-        now, reach, version=version, as_of=clamped(as_of) if as_of is not None else None
-    )
-    if version is None and as_of is None and reach.handed_over is not None:
-        response.headers["Content-Location"] = f"/v1/relationships/{relationship_id}?version={relationship.version}"
-    response.headers["ETag"] = f'"{relationship.version}"'
-    return relationship_public(relationship)
+    return ledger.relationship_seen(now, reach, version=version, as_of=as_of), reach
 
 
 @router.get(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import TypeAdapter
 
-from api.deps import PayDep, PrincipalDep, WorkloadDep
+from api.deps import PrincipalDep, ViewsDep, view_positions
 from api.problems import problems
+from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyBody, ReadyMade
 from api.routes.common import money
 from api.schemas.responses import (
     CreditedContractPublic,
@@ -22,10 +25,11 @@ from api.schemas.responses import (
 )
 from domain.permissions import Read, own_book
 from domain.values import EARLIEST, LATEST
+from infrastructure.bootstrap import System
 from projections.base import Row
-from projections.pay import CreditedContract, Pay
-from projections.workload import RelationshipFacts
-from projections.workload_query import ManagerWorkload, WorkloadFactsCache, WorkloadRow, workload_rows
+from projections.pay import CreditedContract, Pay, PayProjection, PayReader
+from projections.workload import RelationshipFacts, WorkloadProjection, WorkloadReader
+from projections.workload_query import ManagerWorkload, WorkloadFacts, WorkloadFactsCache, WorkloadRow, workload_rows
 
 router = APIRouter(tags=["workload"])
 
@@ -107,14 +111,50 @@ def pay_public(pay: Pay, contracts: Sequence[CreditedContract]) -> PayPublic:
 
 
 @router.get(
-    "/workload", response_model=list[WorkloadRowPublic], responses=problems("projection_lagging", "validation_error")
+    "/workload",
+    response_model=list[WorkloadRowPublic],
+    responses={**problems("projection_lagging", "validation_error"), **NOT_MODIFIED},
 )
-def get_workload(
-    request: Request, principal: PrincipalDep, workload: WorkloadDep, pay: PayDep, year: QuotaYear = None
-) -> list[WorkloadRowPublic]:
-    """One row per active account manager (an account manager sees only their own row)."""
-    now = datetime.now(UTC)
+async def get_workload(
+    request: Request,
+    principal: PrincipalDep,
+    views: ViewsDep,
+    response: Response,
+    year: QuotaYear = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One row per active account manager (an account manager sees only their own row).
+
+    Served ready-made: the body is kept until the views move or the clock passes the next moment it depends on
+    (a follow-up falling due, a demo entering or leaving the next 14 days); its `ETag` answers `If-None-Match`.
+    """
+    now = views.ledger.clock()  # the ledger's clock: a test can move it
     only = own_book(principal, Read.ACCOUNT_MANAGER)
+    key = ("workload", *facts_key(request, year or now.year), str(only) if only else None)
+    ready: ReadyMade = request.app.state.ready_made
+    body = ready.get(key, now)
+    if body is None:
+        body = await run_in_threadpool(_workload_body, request, views, key, now)
+    return body.response(if_none_match, {"X-Projection-Position": response.headers["X-Projection-Position"]})
+
+
+def facts_key(request: Request, year: int) -> tuple[int, int, int]:
+    """What the workload's facts depend on: the workload and pay views' positions, and the quota year."""
+    positions = view_positions(request)
+    return positions[WorkloadProjection.name], positions[PayProjection.name], year
+
+
+def workload_facts(request: Request, views: System, year: int) -> WorkloadFacts:
     cache: WorkloadFactsCache = request.app.state.workload_facts
-    facts = cache.get(workload, pay, year or now.year)
-    return [row_public(row) for row in workload_rows(facts, now, only=str(only) if only else None)]
+    return cache.get(WorkloadReader(views.view), PayReader(views.view), year)
+
+
+def _workload_body(request: Request, views: System, key: tuple[Any, ...], now: datetime) -> ReadyBody:
+    _, _, _, year, only = key
+    facts = workload_facts(request, views, year)
+    rows = [row_public(row) for row in workload_rows(facts, now, only=only)]
+    ready: ReadyMade = request.app.state.ready_made
+    return ready.put(key, _ROWS.dump_json(rows, by_alias=True), facts.holds_until(now))
+
+
+_ROWS = TypeAdapter(list[WorkloadRowPublic])
