@@ -23,6 +23,7 @@ The hooks replace the datastore's `transaction` (and, on PostgreSQL,
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 import threading
@@ -100,7 +101,12 @@ class SQLiteGroupCommit(GroupCommit):
                 _finish(connection.rollback)
                 raise
             self._local.connection = None
-            _finish(connection.commit)
+            try:
+                _finish(connection.commit)
+            except BaseException:
+                with contextlib.suppress(Exception):  # never hand the pool a connection inside a transaction
+                    connection.rollback()
+                raise
 
     @contextmanager
     def _transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:

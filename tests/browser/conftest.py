@@ -1,8 +1,9 @@
 """A real `ledger serve --demo` and headless Chromium (Debian's, driven by Playwright) for the dashboard's tests.
 
 Chromium is `/usr/bin/chromium` unless `LEDGER_CHROMIUM` names another. Each test's
-page is photographed when the test ends, into `test-output/browser/<test name>.png`
-under the project root.
+page is photographed when the test ends, into `<screenshots>/<test name>.png`, where the
+`screenshots` fixture is `test-output/browser` under the project root unless a module
+overrides it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,11 +63,10 @@ class DemoLedger:
                 return items
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoLedger]:
-    """`ledger serve --demo` on a new SQLite file, with the tokens it printed."""
-    folder = tmp_path_factory.mktemp("dashboard")
-    server = start_server(f"sqlite:///{folder / 'ledger.sqlite3'}", folder, "--demo")
+@contextmanager
+def served_demo(database_url: str, folder: Path) -> Iterator[DemoLedger]:
+    """`ledger serve --demo` on the (new, empty) store at `database_url`, run in `folder`; stopped afterwards."""
+    server = start_server(database_url, folder, "--demo")
     try:
         server.wait_until_healthy()
         printed = dict(re.findall(r"^\s+(\w+)\s+(ldg_\S+)$", server.output(), re.MULTILINE))
@@ -73,6 +74,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoLedger]:
         yield DemoLedger(server, printed)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoLedger]:
+    """`ledger serve --demo` on a new SQLite file, with the tokens it printed."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    with served_demo(f"sqlite:///{folder / 'ledger.sqlite3'}", folder) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +102,16 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, demo: DemoLedger, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser tab (its own session storage) on the dashboard; photographed when the test ends."""
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=demo.base_url)
+def screenshots() -> Path:
+    """The folder each test's screenshot goes to (a module may override it, to keep its photographs apart)."""
+    return SCREENSHOTS
+
+
+@contextmanager
+def photographed_tab(browser: Browser, base_url: str, screenshot: Path, **context_options: Any) -> Iterator[Page]:
+    """A fresh browser tab (its own session storage) on `base_url`, saved to `screenshot` when done, failing if the
+    page threw. `context_options` go to Playwright's `new_context` (a `timezone_id`, say)."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=base_url, **context_options)
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     errors: list[str] = []
@@ -103,7 +119,14 @@ def page(browser: Browser, demo: DemoLedger, request: pytest.FixtureRequest) -> 
     try:
         yield tab
     finally:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(screenshot), full_page=True)
         context.close()
     assert errors == [], f"the page threw: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, demo: DemoLedger, screenshots: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser tab (its own session storage) on the dashboard; photographed when the test ends."""
+    with photographed_tab(browser, demo.base_url, screenshots / f"{request.node.name}.png") as tab:
+        yield tab
