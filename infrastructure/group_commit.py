@@ -153,7 +153,7 @@ class PostgresGroupCommit(GroupCommit):
     def group(self) -> Iterator[None]:
         with self._plain_get_connection() as connection:
             try:
-                with connection.transaction():
+                with connection.transaction() as transaction:
                     self._local.connection = connection
                     try:
                         yield
@@ -161,6 +161,13 @@ class PostgresGroupCommit(GroupCommit):
                         self._local.connection = None
             except psycopg.Error as error:
                 raise library_error(error) from error
+            # psycopg leaves a transaction block on a lost connection without a word (psycopg/transaction.py,
+            # `Transaction.__exit__`): the COMMIT was never sent, and the server rolled the group back.
+            if transaction.status is not transaction.Status.COMMITTED:
+                msg = (
+                    f"The connection was lost before the group's COMMIT (its transaction is {transaction.status.name})"
+                )
+                raise persistence.OperationalError(msg)
 
     @contextmanager
     def _get_connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from domain.application import CommandResult
 from domain.commands import LogContact, OpenRelationship, RegisterAccountManager
@@ -203,3 +204,50 @@ def test_a_closed_writer_finishes_what_was_queued_and_starts_again_when_used(sys
     assert second is not first  # a new thread after the close
     assert second.is_alive()
     assert threading.current_thread() not in (first, second)
+
+
+def _as_one_group(writer: Writer, calls: list[tuple[object, ...]]) -> list[object]:
+    """Runs the calls as one group: the writer is held busy until all of them are queued behind it."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        release.wait(30)
+
+    async def run() -> list[object]:
+        held = asyncio.ensure_future(writer.run(hold))
+        await asyncio.to_thread(holding.wait, 30)
+        queued = asyncio.ensure_future(_together(writer, *calls))
+        while writer._queue.qsize() < len(calls):
+            await asyncio.sleep(0.001)
+        release.set()
+        await held
+        return await queued
+
+    return asyncio.run(run())
+
+
+@pytest.mark.postgres
+def test_a_group_whose_connection_is_lost_before_its_commit_acknowledges_nothing(
+    postgres_url: str, manager: Audit
+) -> None:
+    """psycopg leaves a transaction block on a lost connection silently; the group must not take that for a
+    COMMIT (a reliability run once acknowledged a contact that was never stored)."""
+    system = build_system(Settings(database_url=postgres_url), run_projections=False)
+    try:
+        relationship_id = _open(system, manager)
+        ledger, writer = system.ledger, system.writer
+        before = ledger.relationship(relationship_id).version
+
+        def lose_the_connection() -> None:  # on the writer's thread, inside the group, as a server restart would
+            writer.group_commit._local.connection.close()
+
+        outcomes = _as_one_group(
+            writer,
+            [(ledger.log_contact, manager, relationship_id, _contact("never acknowledged")), (lose_the_connection,)],
+        )
+        assert isinstance(outcomes[0], OperationalError), outcomes
+        assert ledger.relationship(relationship_id).version == before
+        assert _summaries(system, relationship_id) == []
+    finally:
+        system.close()
