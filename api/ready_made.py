@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Response
+from fastapi.concurrency import run_in_threadpool
 
 IfNoneMatch = Annotated[str | None, Header(description="The `ETag` of the body you hold: 304 if it is still current.")]
 
@@ -57,6 +58,15 @@ class ReadyMade:
     def get(self, key: Hashable, now: datetime) -> ReadyBody | None:
         body = self._bodies.get(key)
         return body if body is not None and body.holds_at(now) else None
+
+    async def serve(self, key: Hashable, now: datetime, make: Callable[[], tuple[bytes, datetime | None]]) -> ReadyBody:
+        """The body kept under `key`, or one `make` makes now in a worker thread (its content, and until when it
+        holds against the clock), kept for the next reader."""
+        body = self.get(key, now)
+        if body is None:
+            content, valid_until = await run_in_threadpool(make)
+            body = self.put(key, content, valid_until)
+        return body
 
     def put(
         self,

@@ -14,14 +14,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from domain.account_manager import capacity_or_default
 from domain.errors import NotFound
 from domain.values import Tier
 from projections.base import Row, from_utc_text, utc_text
-from projections.pay import PayProjection, PayReader
-from projections.workload import UPCOMING, RelationshipFacts, WorkloadProjection, WorkloadReader
+from projections.pay import PayReader
+from projections.workload import UPCOMING, RelationshipFacts, WorkloadReader
 
 
 def attainment(signed: Decimal, quota: Decimal) -> Decimal | None:
@@ -77,16 +76,15 @@ class WorkloadFactsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[Any, ...] | None = None
+        self._key: tuple[int, int, int] | None = None
         self._facts: WorkloadFacts | None = None
 
-    def get(self, workload: WorkloadReader, pay: PayReader, year: int) -> WorkloadFacts:
-        positions = workload.view.tracking_positions([WorkloadProjection.name, PayProjection.name])
-        key = (positions[WorkloadProjection.name], positions[PayProjection.name], year)
+    def get(self, key: tuple[int, int, int], workload: WorkloadReader, pay: PayReader) -> WorkloadFacts:
+        """The facts for `key`: the workload and pay views' positions as the caller read them, and the year."""
         with self._lock:
             if key == self._key and self._facts is not None:
                 return self._facts
-        facts = WorkloadFacts.read(workload, pay, year)  # read at or after `key`: never older
+        facts = WorkloadFacts.read(workload, pay, key[2])  # read at or after the positions in `key`: never older
         with self._lock:
             self._key, self._facts = key, facts
         return facts

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CreateDep, LedgerDep, PageDep, PayDep, PrincipalDep, ViewsDep, WorkloadDep, WriteDep
 from api.problems import problems
-from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyBody, ReadyMade
+from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyMade
 from api.routes.common import money
-from api.routes.workload import QuotaYear, facts_key, manager_workload_public, pay_public, workload_facts
+from api.routes.workload import FactsKey, QuotaYear, facts_key, manager_workload_public, pay_public, workload_facts
 from api.schemas.requests import AccountManagerCreate, CapacitySet, CompensationPlanSet, Deactivation, QuotaSet
 from api.schemas.responses import (
     AccountManagerListItem,
@@ -139,22 +138,22 @@ async def get_manager_workload(
     """
     check_allowed(principal, Read.ACCOUNT_MANAGER, account_manager_id=account_manager_id)
     now = views.ledger.clock()  # the ledger's clock: a test can move it
-    key = ("manager-workload", *facts_key(request, year or now.year), str(account_manager_id))
+    facts_at, manager_id = facts_key(request, year or now.year), str(account_manager_id)
     ready: ReadyMade = request.app.state.ready_made
-    body = ready.get(key, now)
-    if body is None:
-        body = await run_in_threadpool(_manager_workload_body, request, views, key, now)
+    body = await ready.serve(
+        ("manager-workload", *facts_at, manager_id),
+        now,
+        lambda: _manager_workload_body(request, views, facts_at, manager_id, now),
+    )
     return body.response(if_none_match, {"X-Projection-Position": response.headers["X-Projection-Position"]})
 
 
-def _manager_workload_body(request: Request, views: System, key: tuple[Any, ...], now: datetime) -> ReadyBody:
-    _, _, _, year, manager_id = key
-    facts = workload_facts(request, views, year)
+def _manager_workload_body(
+    request: Request, views: System, facts_at: FactsKey, manager_id: str, now: datetime
+) -> tuple[bytes, datetime | None]:
+    facts = workload_facts(request, views, facts_at)
     workload = manager_workload(facts, WorkloadReader(views.view), manager_id, now)
-    ready: ReadyMade = request.app.state.ready_made
-    return ready.put(
-        key, manager_workload_public(workload).model_dump_json(by_alias=True).encode(), facts.holds_until(now)
-    )
+    return manager_workload_public(workload).model_dump_json(by_alias=True).encode(), facts.holds_until(now)
 
 
 @router.get(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from api.deps import PrincipalDep, ViewsDep, view_positions
 from api.problems import problems
-from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyBody, ReadyMade
+from api.ready_made import NOT_MODIFIED, IfNoneMatch, ReadyMade
 from api.routes.common import money
 from api.schemas.responses import (
     CreditedContractPublic,
@@ -129,32 +128,36 @@ async def get_workload(
     (a follow-up falling due, a demo entering or leaving the next 14 days); its `ETag` answers `If-None-Match`.
     """
     now = views.ledger.clock()  # the ledger's clock: a test can move it
-    only = own_book(principal, Read.ACCOUNT_MANAGER)
-    key = ("workload", *facts_key(request, year or now.year), str(only) if only else None)
+    only = str(own) if (own := own_book(principal, Read.ACCOUNT_MANAGER)) else None
+    facts_at = facts_key(request, year or now.year)
     ready: ReadyMade = request.app.state.ready_made
-    body = ready.get(key, now)
-    if body is None:
-        body = await run_in_threadpool(_workload_body, request, views, key, now)
+    body = await ready.serve(
+        ("workload", *facts_at, only), now, lambda: _workload_body(request, views, facts_at, only, now)
+    )
     return body.response(if_none_match, {"X-Projection-Position": response.headers["X-Projection-Position"]})
 
 
-def facts_key(request: Request, year: int) -> tuple[int, int, int]:
-    """What the workload's facts depend on: the workload and pay views' positions, and the quota year."""
+FactsKey = tuple[int, int, int]
+"""What the workload's facts depend on: the workload and pay views' positions, and the quota year."""
+
+
+def facts_key(request: Request, year: int) -> FactsKey:
     positions = view_positions(request)
     return positions[WorkloadProjection.name], positions[PayProjection.name], year
 
 
-def workload_facts(request: Request, views: System, year: int) -> WorkloadFacts:
+def workload_facts(request: Request, views: System, facts_at: FactsKey) -> WorkloadFacts:
+    """The facts at (or after) the positions the request saw, from the app's cache when they have not moved."""
     cache: WorkloadFactsCache = request.app.state.workload_facts
-    return cache.get(WorkloadReader(views.view), PayReader(views.view), year)
+    return cache.get(facts_at, WorkloadReader(views.view), PayReader(views.view))
 
 
-def _workload_body(request: Request, views: System, key: tuple[Any, ...], now: datetime) -> ReadyBody:
-    _, _, _, year, only = key
-    facts = workload_facts(request, views, year)
+def _workload_body(
+    request: Request, views: System, facts_at: FactsKey, only: str | None, now: datetime
+) -> tuple[bytes, datetime | None]:
+    facts = workload_facts(request, views, facts_at)
     rows = [row_public(row) for row in workload_rows(facts, now, only=only)]
-    ready: ReadyMade = request.app.state.ready_made
-    return ready.put(key, _ROWS.dump_json(rows, by_alias=True), facts.holds_until(now))
+    return _ROWS.dump_json(rows, by_alias=True), facts.holds_until(now)
 
 
 _ROWS = TypeAdapter(list[WorkloadRowPublic])

@@ -23,12 +23,11 @@ from tests.browser import test_compliance_forms as compliance_forms
 from tests.browser import test_manager_admin_forms as manager_admin_forms
 from tests.browser import test_reading_the_day as reading_the_day
 from tests.browser import test_relationship_forms as relationship_forms
-from tests.browser.conftest import SCREENSHOTS, DemoLedger, photographed_tab, served_demo
+from tests.browser.conftest import SCREENSHOTS, DemoLedger, served_demo
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
 pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')")
 
-from playwright.sync_api import Browser, Page  # imported once the skip above has had its say
 
 pytestmark = pytest.mark.postgres
 
@@ -117,9 +116,4 @@ def screenshots() -> Path:
     return SCREENSHOTS / "postgres"
 
 
-@pytest.fixture
-def berlin(browser: Browser, demo: DemoLedger, screenshots: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """`test_reading_the_day`'s tab of a viewer in Berlin, photographed into this module's folder."""
-    screenshot = screenshots / f"{request.node.name}.png"
-    with photographed_tab(browser, demo.base_url, screenshot, timezone_id=reading_the_day.ZONE) as tab:
-        yield tab
+berlin = reading_the_day.berlin  # its tab of a viewer in Berlin, photographed into this module's `screenshots`

@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, DemoLedger
+from tests.browser.conftest import DemoLedger, photographed_tab
 
 pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')")
 
@@ -27,20 +28,10 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 @pytest.fixture
-def berlin(browser: Browser, demo: DemoLedger, request: pytest.FixtureRequest) -> Iterator[Page]:
+def berlin(browser: Browser, demo: DemoLedger, screenshots: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A tab whose viewer sits in Berlin (the browser's own time zone), photographed when the test ends."""
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=demo.base_url, timezone_id=ZONE)
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with photographed_tab(browser, demo.base_url, screenshots / f"{request.node.name}.png", timezone_id=ZONE) as tab:
         yield tab
-    finally:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-        context.close()
-    assert errors == [], f"the page threw: {errors}"
 
 
 def sign_in(page: Page, token: str) -> None:
