@@ -10,6 +10,7 @@ query and no serialisation; with `If-None-Match` naming its `ETag`, with a 304.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from collections.abc import Callable, Hashable, Mapping
@@ -19,6 +20,9 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response
 from fastapi.concurrency import run_in_threadpool
+
+Positions = tuple[int, ...]
+"""The positions of the views a body is read from, in an order fixed by its kind."""
 
 IfNoneMatch = Annotated[str | None, Header(description="The `ETag` of the body you hold: 304 if it is still current.")]
 
@@ -54,18 +58,51 @@ class ReadyMade:
         self.size = size
         self._bodies: dict[Hashable, ReadyBody] = {}
         self._lock = threading.Lock()
+        self._latest: dict[Hashable, tuple[Positions, ReadyBody]] = {}
+        self._making: dict[Hashable, tuple[Positions, asyncio.Future[ReadyBody]]] = {}
+        """What is being made, by kind, with the positions it is made at (on the event loop only)."""
 
     def get(self, key: Hashable, now: datetime) -> ReadyBody | None:
         body = self._bodies.get(key)
         return body if body is not None and body.holds_at(now) else None
 
-    async def serve(self, key: Hashable, now: datetime, make: Callable[[], tuple[bytes, datetime | None]]) -> ReadyBody:
-        """The body kept under `key`, or one `make` makes now in a worker thread (its content, and until when it
-        holds against the clock), kept for the next reader."""
-        body = self.get(key, now)
-        if body is None:
-            content, valid_until = await run_in_threadpool(make)
-            body = self.put(key, content, valid_until)
+    async def serve(
+        self, kind: Hashable, positions: Positions, now: datetime, make: Callable[[], tuple[bytes, datetime | None]]
+    ) -> ReadyBody:
+        """A body of this kind made at `positions` (the views' positions the request read) or later, and holding
+        at `now`: the one kept, or the one being made for another request, or one `make` makes now in a worker
+        thread (its content, and until when it holds against the clock), kept for the next readers.
+
+        Under a stream of writes the views move every few milliseconds, and each request reads new positions:
+        requests that arrive while a body at their positions is being made wait for it instead of each reading
+        the views again.
+        """
+        latest = self._latest.get(kind)
+        if latest is not None and _covers(latest[0], positions) and latest[1].holds_at(now):
+            return latest[1]
+        making = self._making.get(kind)
+        if making is not None and _covers(making[0], positions):
+            body = await asyncio.shield(making[1])
+            if body.holds_at(now):
+                return body
+        future = asyncio.ensure_future(self._make(kind, positions, make))
+        self._making[kind] = (positions, future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if self._making.get(kind, (None, None))[1] is future:
+                del self._making[kind]
+
+    async def _make(
+        self, kind: Hashable, positions: Positions, make: Callable[[], tuple[bytes, datetime | None]]
+    ) -> ReadyBody:
+        content, valid_until = await run_in_threadpool(make)
+        body = ReadyBody(content, _etag(content), valid_until)
+        latest = self._latest.get(kind)
+        if latest is None or _covers(positions, latest[0]):
+            if len(self._latest) >= self.size:
+                self._latest.clear()
+            self._latest[kind] = (positions, body)
         return body
 
     def put(
@@ -78,10 +115,19 @@ class ReadyMade:
         about: Any = None,
     ) -> ReadyBody:
         """Keeps a body; its `ETag` is `etag` if given (a version, say), else a hash of the body."""
-        etag = etag or f'"{hashlib.blake2b(content, digest_size=12).hexdigest()}"'
+        etag = etag or _etag(content)
         body = ReadyBody(content, etag, valid_until, about)
         with self._lock:
             if len(self._bodies) >= self.size:
                 self._bodies.clear()
             self._bodies[key] = body
         return body
+
+
+def _etag(content: bytes) -> str:
+    return f'"{hashlib.blake2b(content, digest_size=12).hexdigest()}"'
+
+
+def _covers(made_at: Positions, asked_at: Positions) -> bool:
+    """Whether a body made at `made_at` is at least as new as a reader at `asked_at` needs (view by view)."""
+    return all(made >= asked for made, asked in zip(made_at, asked_at, strict=True))

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, ProcessingEvent, Repository
 from eventsourcing.persistence import RecordConflictError, Recording
 from eventsourcing.utils import get_topic
 
@@ -41,6 +41,11 @@ T = TypeVar("T")
 
 FIRM_TIMEZONE: tzinfo = ZoneInfo("America/New_York")
 """The firm's time zone unless told otherwise (`LEDGER_FIRM_TIMEZONE`): a US broker-dealer's, as FINRA's."""
+
+
+WRITER_CACHE_SIZE = 2_000
+"""How many aggregates the writer keeps between commands (`LedgerApplication.writing_in_group`): loading one
+from its snapshot and events cost 0.26 to 2.5 ms, against 0.15 ms to read what is new and copy it."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,14 @@ class LedgerApplication(Application[UUID]):
         self.firm_timezone = firm_timezone
         """Where the firm's days begin and end: "today" for the rule that nothing is dated after it."""
         self.clock = clock
-        self._held = threading.local()
+        self._group = threading.local()
+        self._writer_repository = LedgerRepository(
+            event_store=self.repository.event_store,
+            snapshot_store=self.repository.snapshot_store,
+            cache_maxsize=WRITER_CACHE_SIZE,
+            fastforward=True,
+            deepcopy_from_cache=True,
+        )
 
     # -- what commands and reads use --
 
@@ -122,8 +134,9 @@ class LedgerApplication(Application[UUID]):
         version: int | None = None,
     ) -> TAggregate:
         """The aggregate of class `cls` (at `version`, if given), checked to be at `expected_version` if given."""
+        repository = self._writer_repository if self._in_group() else self.repository
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version, projector_func=project)
+            aggregate: object = repository.get(aggregate_id, version=version, projector_func=project)
         except AggregateNotFoundError:
             raise NotFound(
                 f"No {_describe(cls)} {aggregate_id}" + (f" at version {version}." if version else ".")
@@ -186,7 +199,8 @@ class LedgerApplication(Application[UUID]):
 
     def construct_repository(self) -> Repository[UUID]:
         """Overrides Application.construct_repository (9.5.6): the library's repository with `LedgerRepository`'s
-        stale-snapshot fallback, and no aggregate cache (every command re-reads what it checks)."""
+        stale-snapshot fallback, and no aggregate cache: a read on any thread reads what is committed. (The
+        writer's commands have a cache of their own, see `writing_in_group`.)"""
         base = super().construct_repository()
         return LedgerRepository(
             event_store=base.event_store,
@@ -198,25 +212,43 @@ class LedgerApplication(Application[UUID]):
         )
 
     @contextmanager
-    def notifications_held(self) -> Iterator[None]:
-        """Holds back, on this thread, what saves tell the `on_saved` listeners until the block ends: told then in
-        one call if it ends normally, forgotten if it raises (a group commit whose transaction did not commit)."""
+    def writing_in_group(self) -> Iterator[None]:
+        """The writer's commands, on this thread, until the block ends (a group commit, see `Writer`):
+
+        - what their saves tell the `on_saved` listeners is held back: told in one call if the block ends
+          normally, forgotten if it raises (the group's transaction did not commit);
+        - the aggregates they load are kept between commands, in a cache only this thread reads: each load reads
+          just the events stored since (by this group, or by another process) and hands the command its own copy.
+
+        If the block raises, the cache is emptied: it may hold events of a transaction that never committed.
+        """
         held: list[tuple[int, int]] = []
-        self._held.saves = held
+        self._group.saves = held
         try:
             yield
+        except BaseException:
+            self.forget_cached_aggregates()
+            raise
         finally:
-            self._held.saves = None
+            self._group.saves = None
         if held:
             self._tell(max(position for position, _ in held), sum(count for _, count in held))
 
+    def forget_cached_aggregates(self) -> None:
+        """Empties the writer's cache: after a command failed, whatever it may have read of its own undone events
+        is forgotten (an aggregate is read again whole the next time)."""
+        self._writer_repository.cache = LRUCache(maxsize=WRITER_CACHE_SIZE)
+
+    def _in_group(self) -> bool:
+        return getattr(self._group, "saves", None) is not None
+
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         # Overrides Application._notify (9.5.6), a no-op there: tells `on_saved` listeners (the in-process
-        # projection runner) the last position stored, or holds it back (`notifications_held`).
+        # projection runner) the last position stored, or holds it back (`writing_in_group`).
         if not recordings:
             return
         position = max(recording.notification.id for recording in recordings)
-        held: list[tuple[int, int]] | None = getattr(self._held, "saves", None)
+        held: list[tuple[int, int]] | None = getattr(self._group, "saves", None)
         if held is not None:
             held.append((position, len(recordings)))
         else:

@@ -217,6 +217,7 @@ def _build_system(
             undo.callback(view.close)
             owned.append(view.close)
         projections = build_projections(ledger, settings, view=view)
+        group_commit = group_commit_for(getattr(ledger.recorder, "datastore", None))
         system = System(
             settings=settings,
             ledger=ledger,
@@ -225,13 +226,18 @@ def _build_system(
             idempotency=IdempotencyStore(view),
             integrity=Integrity(ledger, view),
             access_log=AccessLog(view, clock=ledger.clock),
-            writer=Writer(ledger, group_commit_for(getattr(ledger.recorder, "datastore", None))),
+            writer=Writer(ledger, group_commit),
             owned=owned,
         )
         if run_projections:
             sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every, settings.seal_interval)
             system.runner = ProjectionRunner(
-                projections, poll_interval=poll_interval, after_batch=sealer.seal_if_due
+                projections,
+                poll_interval=poll_interval,
+                after_batch=sealer.seal_if_due,
+                applied_by_caller=system.writer.on_its_thread if group_commit.one_write_lock else None,
             ).start()
+            if group_commit.one_write_lock:
+                system.writer.after_group = system.runner.advance
         undo.pop_all()
     return system

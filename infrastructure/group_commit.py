@@ -64,6 +64,9 @@ class GroupCommit:
 
     acknowledgement_can_be_lost = False
     """Whether a COMMIT that failed may have landed all the same (the connection dropped as it was acknowledged)."""
+    one_write_lock = False
+    """Whether every writer of the database takes turns for one lock (SQLite): the views are then applied by the
+    writer itself, between its groups, rather than by a second thread queueing for the lock."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -83,6 +86,8 @@ class GroupCommit:
 
 
 class SQLiteGroupCommit(GroupCommit):
+    one_write_lock = True
+
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__()
         self.datastore = datastore

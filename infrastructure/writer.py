@@ -75,6 +75,9 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.after_group: Callable[[], None] | None = None
+        """Called on the writer's thread after each group is answered (the views applied, where the store has one
+        write lock: see `ProjectionRunner.advance`)."""
         self.groups = 0
         """How many groups were committed (or tried): with `commands`, how well commands are grouped."""
         self.commands = 0
@@ -88,6 +91,10 @@ class Writer:
         self._queue.put(command)
         result: T = await command.future
         return result
+
+    def on_its_thread(self) -> bool:
+        """Whether the caller is the writer's thread."""
+        return self._thread is not None and threading.current_thread() is self._thread
 
     def close(self) -> None:
         """Lets the queued commands finish, then stops the thread; a later `run` starts a new one."""
@@ -120,6 +127,8 @@ class Writer:
                     break
                 group.append(queued)
             self._run(group)
+            if self.after_group is not None:
+                self.after_group()
             if stopping:
                 return
 
@@ -127,7 +136,7 @@ class Writer:
         self.groups += 1
         self.commands += len(group)
         try:
-            with self.ledger.notifications_held(), self.group_commit.group():
+            with self.ledger.writing_in_group(), self.group_commit.group():
                 for command in group:
                     self._run_one(command)
         except Exception as failed:  # the group could not begin or commit: nothing of it is stored
@@ -138,13 +147,13 @@ class Writer:
         for command in group:
             command.answer()
 
-    @staticmethod
-    def _run_one(command: _Command) -> None:
+    def _run_one(self, command: _Command) -> None:
         command.ran = True
         try:
             command.result = command.work()
         except BaseException as error:  # answered to its caller alone; its savepoint is already rolled back
             command.error = error
+            self.ledger.forget_cached_aggregates()  # in case it read back events of its own that were undone
 
     def _landed(self, group: list[_Command], failed: Exception) -> bool:
         """Whether a COMMIT that failed for want of the store stored the group all the same (its acknowledgement

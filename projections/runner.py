@@ -501,6 +501,12 @@ class ProjectionRunner:
     It sleeps until told there is more (an in-process save, or PostgreSQL's
     NOTIFY), and polls every `poll_interval` seconds for writes it was not told
     about (another process on SQLite).
+
+    Where writers take turns for one write lock (SQLite), the process's writer
+    applies the views itself after each group (`advance`, on its thread):
+    a runner thread woken by every save would queue for the lock between the
+    writer's groups. Its saves then do not wake the thread, which follows the
+    other saves (a script's, another process's) and retries a failing view.
     """
 
     def __init__(
@@ -509,11 +515,17 @@ class ProjectionRunner:
         *,
         poll_interval: float = 0.25,
         after_batch: Callable[[], object] | None = None,
+        applied_by_caller: Callable[[], bool] | None = None,
     ) -> None:
         self.projections = projections
         self.poll_interval = poll_interval
         self.after_batch = after_batch
         """Called after each batch the runner processes, and after each idle poll (the ledger seals the log there)."""
+        self.applied_by_caller = applied_by_caller
+        """Whether the thread saving now applies the views itself afterwards (the writer's, see `advance`): its
+        saves do not wake the runner's thread; everyone else's do."""
+        self._batch = threading.Lock()
+        """Held while a batch is applied, by the thread or by `advance`: one batch at a time in this process."""
         self._more = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
@@ -521,7 +533,7 @@ class ProjectionRunner:
         self.error: BaseException | None = None
 
     def start(self) -> ProjectionRunner:
-        self.projections.ledger.on_saved.append(self.nudge)
+        self.projections.ledger.on_saved.append(self._saved)
         self._thread.start()
         recorder = self.projections.ledger.recorder
         if isinstance(recorder, PostgresApplicationRecorder):
@@ -546,9 +558,29 @@ class ProjectionRunner:
                 log.info("Projection listener lost its connection (%s); listening again shortly", error)
                 self._stopping.wait(self.poll_interval * 4)
 
-    def nudge(self, position: int = 0, count: int = 0) -> None:
+    def nudge(self) -> None:
         """Tells the runner there are new events to process."""
         self._more.set()
+
+    def _saved(self, position: int, count: int) -> None:
+        if self.applied_by_caller is None or not self.applied_by_caller():
+            self._more.set()
+
+    def advance(self) -> None:
+        """Applies what is new to the views on the calling thread (the writer's, after a group), until they are
+        caught up. If a batch is running already, or this one fails, the runner's thread is told instead: it
+        retries with its back-off. Never raises."""
+        if not self._batch.acquire(blocking=False):
+            self._more.set()
+            return
+        try:
+            while self.projections.run_once() >= self.projections.batch_size:
+                pass
+        except Exception as error:
+            log.info("The writer could not apply the views (%s); the runner's thread will", one_line(error))
+            self._more.set()
+        finally:
+            self._batch.release()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -556,8 +588,8 @@ class ProjectionRunner:
         self._thread.join(timeout)
         if self._listener is not None:
             self._listener.join(timeout)
-        if self.nudge in self.projections.ledger.on_saved:
-            self.projections.ledger.on_saved.remove(self.nudge)
+        if self._saved in self.projections.ledger.on_saved:
+            self.projections.ledger.on_saved.remove(self._saved)
 
     def wait(self, position: int, timeout: float) -> bool:
         """Read-your-writes: blocks until the views have processed `position`, or `timeout` passes."""
@@ -570,7 +602,8 @@ class ProjectionRunner:
         while not self._stopping.is_set():
             self._more.clear()
             try:
-                count = self.projections.run_once()
+                with self._batch:
+                    count = self.projections.run_once()
             except Exception as error:
                 self.error = error
                 if store_unavailable(error):  # the store may be away for a while: keep trying

@@ -141,7 +141,8 @@ async def get_manager_workload(
     facts_at, manager_id = facts_key(request, year or now.year), str(account_manager_id)
     ready: ReadyMade = request.app.state.ready_made
     body = await ready.serve(
-        ("manager-workload", *facts_at, manager_id),
+        ("manager-workload", facts_at[2], manager_id),
+        facts_at[:2],
         now,
         lambda: _manager_workload_body(request, views, facts_at, manager_id, now),
     )

@@ -132,7 +132,7 @@ async def get_workload(
     facts_at = facts_key(request, year or now.year)
     ready: ReadyMade = request.app.state.ready_made
     body = await ready.serve(
-        ("workload", *facts_at, only), now, lambda: _workload_body(request, views, facts_at, only, now)
+        ("workload", facts_at[2], only), facts_at[:2], now, lambda: _workload_body(request, views, facts_at, only, now)
     )
     return body.response(if_none_match, {"X-Projection-Position": response.headers["X-Projection-Position"]})
 
