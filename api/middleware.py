@@ -4,6 +4,7 @@ compliance's reads, and Idempotency-Key replay."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import json
@@ -12,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -29,7 +30,7 @@ from api.problems import (
     problem_body,
     store_unavailable,
 )
-from infrastructure.idempotency import StoredResponse, request_hash
+from infrastructure.idempotency import COMPLETION_ATTEMPTS, COMPLETION_WAIT, StoredResponse, request_hash
 from infrastructure.tokens import TokenRefused
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,20 @@ _ANSWERED: Any = object()
 """What `_from_store` returns when the store was away and the 503 has been sent."""
 
 
-async def _from_store(send: Send, read: Callable[..., Any], *args: Any) -> Any:
-    """`read(*args)` in a worker thread; if the store is away, answers 503 and returns `_ANSWERED` instead."""
+Run = Callable[..., Awaitable[Any]]
+"""Runs a function of the store off the event loop: `anyio.to_thread.run_sync`, or a writer's `run`."""
+
+
+def _runner(system: Any) -> Run:
+    """Where the Idempotency-Key's writes run: on the writer, in its groups (SQLite), or in a worker thread."""
+    run: Run = system.writer.run if system.idempotency.on_writer else anyio.to_thread.run_sync
+    return run
+
+
+async def _from_store(send: Send, run: Run, read: Callable[..., Any], *args: Any) -> Any:
+    """`read(*args)` run by `run`; if the store is away, answers 503 and returns `_ANSWERED` instead."""
     try:
-        return await anyio.to_thread.run_sync(read, *args)
+        return await run(read, *args)
     except STORE_ERRORS as error:
         if not store_unavailable(error):
             raise
@@ -209,7 +220,7 @@ class Authentication:
         try:
             # A token seen within the last moment is answered on the loop; only a read goes to a thread.
             principal = system.tokens.cached(match.group(1)) or await _from_store(
-                send, system.tokens.authenticate, match.group(1)
+                send, anyio.to_thread.run_sync, system.tokens.authenticate, match.group(1)
             )
         except TokenRefused as refused:  # unknown, revoked, expired, or its account manager deactivated
             await _send_problem(send, "unauthenticated", refused.detail, headers={"www-authenticate": "Bearer"})
@@ -331,7 +342,9 @@ class IdempotencyKeys:
             )
             return
         fingerprint = request_hash(scope["method"], scope["path"], body)
-        reservation = await _from_store(send, system.idempotency.reserve, principal.id, key, fingerprint)
+        reservation = await _from_store(
+            send, _runner(system), system.idempotency.reserve, principal.id, key, fingerprint
+        )
         if reservation is _ANSWERED:
             return
         if reservation.mismatch:
@@ -367,12 +380,21 @@ class IdempotencyKeys:
 
     @staticmethod
     async def _finish(system: Any, principal_id: str, key: str, response: StoredResponse | None) -> None:
-        """Keeps the answer for replay, or frees the key after a failure so the request can be sent again."""
+        """Keeps the answer for replay, or frees the key after a failure so the request can be sent again. Tried
+        again while the store is away (a connection a server restart cut, say), waiting on the loop."""
+        run = _runner(system)
         try:
-            if response is not None and response.status < 500:
-                await anyio.to_thread.run_sync(system.idempotency.complete, principal_id, key, response)
-            else:
-                await anyio.to_thread.run_sync(system.idempotency.release, principal_id, key)
+            for attempt in range(1, COMPLETION_ATTEMPTS + 1):
+                try:
+                    if response is not None and response.status < 500:
+                        await run(system.idempotency.complete, principal_id, key, response)
+                    else:
+                        await run(system.idempotency.release, principal_id, key)
+                    return
+                except STORE_ERRORS as error:
+                    if attempt == COMPLETION_ATTEMPTS or not store_unavailable(error):
+                        raise
+                    await asyncio.sleep(COMPLETION_WAIT)
         except STORE_ERRORS as error:  # the answer has gone out; the key waits to be abandoned
             if not store_unavailable(error):
                 log.exception("Idempotency-Key %r could not be completed; it is in progress until abandoned", key)

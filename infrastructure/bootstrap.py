@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,10 +17,10 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from domain.application import Ledger
 from domain.values import utc_now
 from infrastructure.access_log import AccessLog
-from infrastructure.group_commit import group_commit_for
+from infrastructure.group_commit import GroupCommit, SQLiteGroupCommit, group_commit_for
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
-from infrastructure.sql import ViewStore
+from infrastructure.sql import Cursor, ViewStore
 from infrastructure.storage import library_env
 from infrastructure.tokens import TokenStore, account_manager_activity
 from infrastructure.verification import Integrity, Sealer
@@ -154,6 +155,16 @@ UNREACHABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psyco
 """Failures that mean the database cannot be reached right now."""
 
 
+def keys_beside_events(
+    group_commit: GroupCommit, view: ViewStore
+) -> Callable[[], AbstractContextManager[Cursor]] | None:
+    """Where the store has one write lock (SQLite), the Idempotency-Keys are written in the writer's groups, in the
+    same file as the events; elsewhere in transactions of their own, in worker threads."""
+    if isinstance(group_commit, SQLiteGroupCommit):
+        return group_commit.tables_beside_events(view)
+    return None
+
+
 def build_system(
     settings: Settings | None = None,
     *,
@@ -223,7 +234,7 @@ def _build_system(
             ledger=ledger,
             projections=projections,
             tokens=TokenStore(view, manager_active=account_manager_activity(ledger)),
-            idempotency=IdempotencyStore(view),
+            idempotency=IdempotencyStore(view, transaction=keys_beside_events(group_commit, view)),
             integrity=Integrity(ledger, view),
             access_log=AccessLog(view, clock=ledger.clock),
             writer=Writer(ledger, group_commit),

@@ -27,7 +27,7 @@ import contextlib
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -35,6 +35,8 @@ import psycopg
 from eventsourcing import persistence
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteDatastore
+
+from infrastructure.sql import Cursor, ViewStore
 
 _LIBRARY_ERRORS: tuple[tuple[tuple[type[BaseException], ...], type[persistence.PersistenceError]], ...] = (
     ((sqlite3.InterfaceError, psycopg.InterfaceError), persistence.InterfaceError),
@@ -93,6 +95,17 @@ class SQLiteGroupCommit(GroupCommit):
         self.datastore = datastore
         self._plain_transaction = datastore.transaction
         datastore.transaction = self._transaction  # type: ignore[method-assign]
+
+    def tables_beside_events(self, view: ViewStore) -> Callable[[], AbstractContextManager[Cursor]]:
+        """Transactions for tables in the events' file (the API's, say) in the view store's SQL: on the writer's
+        thread, a savepoint of its group, so they commit with it; elsewhere, a transaction of their own."""
+
+        @contextmanager
+        def transaction() -> Iterator[Cursor]:
+            with self.datastore.transaction(commit=True) as raw:
+                yield Cursor(raw, view)
+
+        return transaction
 
     @contextmanager
     def group(self) -> Iterator[None]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.utils import retry
 
-from infrastructure.sql import Table, ViewStore
+from infrastructure.sql import Cursor, Table, ViewStore
 
 KEYS = Table(
     "api_idempotency",
@@ -41,6 +41,11 @@ MARK_STORED = "UPDATE {table} SET stored_position = {mark} WHERE principal_id = 
 """What a recorder runs, in the transaction that stores the events, for the key of the request being served."""
 IdempotencyKey = tuple[str, str]
 """The `idempotency_key` that `Ledger.save` passes to the recorders: (principal id, Idempotency-Key)."""
+
+COMPLETION_ATTEMPTS = 10
+"""How often completing or releasing a key is tried, `COMPLETION_WAIT` seconds apart, before it is left to be
+abandoned."""
+COMPLETION_WAIT = 0.2
 
 ABANDONED_AFTER = timedelta(minutes=2)
 """A reservation with no response after this long belongs to a request that died. Having no stored events (they
@@ -90,10 +95,21 @@ class Reservation:
 
 
 class IdempotencyStore:
-    """Keys per principal: reserved before the command runs, completed with its response."""
+    """Keys per principal: reserved before the command runs, completed with its response.
 
-    def __init__(self, view: ViewStore) -> None:
+    Given `transaction`, its writes run in the event store's transactions (SQLite: see
+    `SQLiteGroupCommit.tables_beside_events`), and the API runs them on the writer (`on_writer`), each in a group
+    with the commands queued beside it: a keyed command then costs no COMMIT, no thread and no wait for the write
+    lock of its own beyond its command's.
+    """
+
+    def __init__(
+        self, view: ViewStore, *, transaction: Callable[[], AbstractContextManager[Cursor]] | None = None
+    ) -> None:
         self.view = view
+        self._transaction = transaction or view.transaction
+        self.on_writer = transaction is not None
+        """Whether the API runs `reserve`, `complete` and `release` on the writer (else in a worker thread)."""
         with view.transaction() as cursor:
             view.lock_schema(cursor)
             view.create_view_table(cursor, KEYS)
@@ -102,7 +118,7 @@ class IdempotencyStore:
     def reserve(self, principal_id: str, key: str, fingerprint: str) -> Reservation:
         """Claims the key for this request, or says why it cannot: replay, mismatch, or in progress."""
         now = datetime.now(UTC)
-        with self.view.transaction() as cursor:
+        with self._transaction() as cursor:
             row = cursor.execute(
                 "SELECT request_hash, status, headers, body, created_at, stored_position, owner FROM api_idempotency "
                 "WHERE principal_id = ? AND idempotency_key = ?",
@@ -129,21 +145,20 @@ class IdempotencyStore:
         return Reservation()
 
     # Completing and releasing can be tried again safely (the same UPDATE, the same DELETE): after a
-    # server restart the first try may meet a connection the restart cut.
-    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)
+    # server restart the first try may meet a connection the restart cut. The caller tries again
+    # (`COMPLETION_ATTEMPTS`), never here: on the writer, a wait would hold up every command.
     def complete(self, principal_id: str, key: str, response: StoredResponse) -> None:
-        with self.view.transaction() as cursor:
+        with self._transaction() as cursor:
             cursor.execute(
                 "UPDATE api_idempotency SET status = ?, headers = ?, body = ? "
                 "WHERE principal_id = ? AND idempotency_key = ?",
                 (response.status, orjson.dumps(response.headers).decode(), response.body.decode(), principal_id, key),
             )
 
-    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)
     def release(self, principal_id: str, key: str) -> None:
         """Forgets a reservation whose request failed without an answer worth replaying (the store was away),
         unless its events were stored after all: then a retry must hear so, not run the command again."""
-        with self.view.transaction() as cursor:
+        with self._transaction() as cursor:
             cursor.execute(
                 "DELETE FROM api_idempotency WHERE principal_id = ? AND idempotency_key = ? AND status IS NULL "
                 "AND stored_position IS NULL",

@@ -7,6 +7,7 @@ side by side; the absolute numbers are printed beside it for reference.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -33,8 +34,10 @@ from domain.application import Ledger
 from domain.commands import LogContact, OpenRelationship, RegisterAccountManager
 from domain.values import Audit, Principal, Role
 from infrastructure.bootstrap import build_ledger, build_projections
+from infrastructure.group_commit import group_commit_for
 from infrastructure.settings import Settings
 from infrastructure.storage import AppendOnlyPostgresRecorder, library_env
+from infrastructure.writer import Writer
 from scripts.bench_api import (
     BARE_ASYNC,
     BARE_SYNC,
@@ -432,6 +435,10 @@ def _ratio(load: Load, baseline: Load) -> float:
     return load.per_second / baseline.per_second if baseline.per_second else 0.0
 
 
+GROUP_SIZE = 16
+"""Commands queued at once for the group lock-hold measure: as many as the API bench's connections."""
+
+
 def bench_lock_hold(*, count: int) -> Result:
     """On PostgreSQL: how long the insert transaction, which holds the events table's lock from LOCK TABLE to
     COMMIT, takes for a one-event command, against the whole command. One primary commits at most
@@ -475,10 +482,72 @@ def bench_lock_hold(*, count: int) -> Result:
     )
 
 
+def bench_group_lock_hold(*, groups: int, size: int = GROUP_SIZE) -> Result:
+    """On PostgreSQL: the table lock's hold time when the writer commits queued commands as one group (from the
+    group's first insert to its COMMIT), per command stored. One primary then commits at most (commands stored) /
+    (time the lock was held) commands per second (SCALING.md)."""
+    holds: list[float] = []
+    sizes: list[int] = []
+    with fresh_store(postgres=True) as settings:
+        ledger = build_ledger(settings)
+        writer = Writer(ledger, group_commit_for(getattr(ledger.recorder, "datastore", None)))
+        try:
+            recorder = ledger.recorder
+            assert isinstance(recorder, AppendOnlyPostgresRecorder)
+            insert_once = AppendOnlyPostgresRecorder._insert_once
+            first_insert: list[float] = []
+
+            def timed_insert(self: AppendOnlyPostgresRecorder, stored: Any, **kwargs: Any) -> Any:
+                if not first_insert:  # the lock is taken here, and held until the group's COMMIT
+                    first_insert.append(time.perf_counter())
+                return insert_once(self, stored, **kwargs)
+
+            group = writer.group_commit.group
+
+            @contextmanager
+            def timed_group() -> Iterator[None]:
+                first_insert.clear()
+                with group():
+                    yield
+                if first_insert:
+                    holds.append(time.perf_counter() - first_insert[0])
+
+            recorder._insert_once = timed_insert
+            writer.group_commit.group = timed_group  # type: ignore[method-assign]
+            ids = _open_book(ledger, clients=size)
+
+            async def one_group() -> None:
+                groups_before, commands_before = writer.groups, writer.commands
+                await asyncio.gather(*(writer.run(_ledger_commands, ledger, [one], 1) for one in ids))
+                sizes.append((writer.commands - commands_before) // max(1, writer.groups - groups_before))
+
+            for _ in range(groups):
+                asyncio.run(one_group())
+        finally:
+            writer.close()
+            ledger.close()
+    per_command = sum(holds) / (len(sizes) * size)
+    return Result(
+        scenario="group hold",
+        store="postgres",
+        ratio=round(statistics.median(holds) / (statistics.median(sizes) or 1) * 1000, 2),
+        target=f"report: the table lock's hold per command (ms) when {size} queued commands are one group",
+        met=None,
+        figures={
+            "group_hold_median_ms": round(statistics.median(holds) * 1000, 2),
+            "commands_per_group_median": statistics.median(sizes),
+            "hold_per_command_ms": round(per_command * 1000, 3),
+            "ceiling_commands_per_s": round(1 / per_command),
+        },
+    )
+
+
 def run_scaling() -> list[Result]:
-    """SCALING.md's figures, on PostgreSQL: the lock's hold time, then the API with 1, 2 and 4 workers."""
+    """SCALING.md's figures, on PostgreSQL: the lock's hold time, alone and in groups, then the API with 1, 2 and 4
+    workers."""
     return [
         bench_lock_hold(count=500),
+        bench_group_lock_hold(groups=100),
         *(result for workers in (1, 2, 4) for result in bench_api(postgres=True, quick=False, workers=workers)),
     ]
 
