@@ -22,7 +22,22 @@ from api.middleware import (
 )
 from api.openapi import LedgerAPI
 from api.ready_made import ReadyMade
-from api.routes import account_managers, audit, compliance, corrections, me, operations, relationships, tokens, workload
+from api.routes import (
+    account_managers,
+    attestations,
+    audit,
+    cases,
+    compliance,
+    corrections,
+    me,
+    operations,
+    preclearance,
+    received_gifts,
+    relationships,
+    reports,
+    tokens,
+    workload,
+)
 from api.security_headers import SecurityHeaders
 from infrastructure.bootstrap import STARTUP_PATIENCE, System, build_system
 from infrastructure.settings import Settings
@@ -93,6 +108,11 @@ def create_app(
         audit.router,
         me.router,
         tokens.router,
+        preclearance.router,
+        received_gifts.router,
+        attestations.router,
+        cases.router,
+        reports.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(operations.router)

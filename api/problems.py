@@ -27,6 +27,7 @@ STATUS_OF_CODE = {
     "rule_violation": 409,
     "gift_limit_exceeded": 409,
     "likely_same_recipient": 409,
+    "preclearance_required": 409,
     "version_conflict": 409,
     "idempotency_in_progress": 409,
     "already_stored": 409,
@@ -44,6 +45,7 @@ TITLES = {
     "rule_violation": "Refused by a rule of the ledger",
     "gift_limit_exceeded": "Gift limit exceeded",
     "likely_same_recipient": "The recipient looks like someone already known",
+    "preclearance_required": "The gift needs an approved pre-clearance request",
     "version_conflict": "A concurrent write won",
     "idempotency_in_progress": "A request with this Idempotency-Key is still running",
     "already_stored": "A request with this Idempotency-Key was stored; its answer was lost",
@@ -81,6 +83,18 @@ class ProblemPublic(BaseModel):
     counted_this_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     headroom: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
     limit_year: str | None = Field(default=None, description="With `gift_limit_exceeded`.")
+    reserved: str | None = Field(
+        default=None,
+        description="With `gift_limit_exceeded`, when approved pre-clearance requests hold part of the limit year: "
+        "what they hold (`headroom` is net of it).",
+    )
+    counted_value: str | None = Field(
+        default=None, description="With `preclearance_required`: what the gift counts for each person."
+    )
+    auto_approve_up_to: str | None = Field(
+        default=None,
+        description="With `preclearance_required`: the most a gift may count per person without an approval.",
+    )
     candidates: list[CandidatePublic] | None = Field(
         default=None,
         description="With `likely_same_recipient`: the known recipients this one resembles, closest first.",

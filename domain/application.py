@@ -14,14 +14,16 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import RecordConflictError
 
 from domain.account_manager import AccountManager
-from domain.application_base import FIRM_TIMEZONE, CommandResult, checked_version
+from domain.application_base import FIRM_TIMEZONE, CommandResult
+from domain.attestation_commands import AttestationCommands
+from domain.case_commands import CaseCommands
+from domain.command_base import CommandBase
 from domain.commands import (
     ApproveCorrection,
     AssignAccountManager,
@@ -33,7 +35,6 @@ from domain.commands import (
     CompleteDemo,
     CorrectEntry,
     DeactivateAccountManager,
-    GiveGift,
     IntroduceProduct,
     LogContact,
     MergeRecipients,
@@ -47,6 +48,7 @@ from domain.commands import (
     RescheduleDemo,
     ScheduleDemo,
     ScheduleGiftLimit,
+    ScheduleProgrammeRules,
     SetCapacity,
     SetLimitYear,
     SetQuota,
@@ -54,16 +56,16 @@ from domain.commands import (
     SignContract,
     TerminateContract,
 )
-from domain.compliance_policy import CompliancePolicy
-from domain.errors import Forbidden, NotFound
-from domain.gift_giving import record_gift, value_of
+from domain.errors import NotFound
+from domain.gift_commands import GiftCommands, GiftResult
 from domain.gift_recipient import GiftRecipient
-from domain.ledger_queries import SYSTEM, LedgerQueries
+from domain.ledger_queries import SYSTEM
 from domain.model import LedgerEvent
 from domain.permissions import Action, check_allowed, check_may_correct_signing, needs_approval
-from domain.recipient_finder import RecipientFinder
+from domain.preclearance_commands import PreclearanceCommands
+from domain.received_gift_commands import ReceivedGiftCommands
 from domain.relationship import ClientRelationship, ContactLogged, ContractSigned, EntertainmentProvided, moves_pay
-from domain.values import Audit, Role
+from domain.values import Audit
 
 __all__ = [
     "FIRM_TIMEZONE",
@@ -94,15 +96,14 @@ class CorrectionResult(CommandResult):
     """Set when the correction was only stored as a request, awaiting a manager's approval."""
 
 
-@dataclass(frozen=True)
-class GiftResult(CommandResult):
-    gift_id: UUID
-    recipient_id: UUID
-    counted_value: Decimal
-    shared_recipient_ids: tuple[UUID, ...] = ()
-
-
-class Ledger(LedgerQueries):
+class Ledger(
+    GiftCommands,
+    PreclearanceCommands,
+    ReceivedGiftCommands,
+    AttestationCommands,
+    CaseCommands,
+    CommandBase,
+):
     """The event-sourced relationship ledger: commands in, audited events stored, history out."""
 
     # -- account managers --
@@ -315,34 +316,6 @@ class Ledger(LedgerQueries):
             audit, relationship_id, expected_version, lambda r: r.terminate_contract(audit, contract_id, command)
         )
 
-    def give_gift(
-        self, audit: Audit, relationship_id: UUID, command: GiveGift, *, expected_version: int | None = None
-    ) -> GiftResult:
-        """Values the gift, checks it against the limit of everyone who receives it, and stores every side in one
-        transaction. A gift shared by several people names each of them (`shared_with`)."""
-        self.check_not_after_today("given_on", command.given_on)
-        value = value_of(command)
-        gift_id = uuid4()
-
-        def attempt() -> GiftResult:
-            relationship = self._load(ClientRelationship, relationship_id, expected_version)
-            self._check_may(audit, Action.RECORD_ON_RELATIONSHIP, relationship.account_manager_id)
-            policy = self.gift_policy()
-            finder = RecipientFinder(self, audit)
-            people = record_gift(
-                audit, relationship, command, gift_id=gift_id, value=value, find=finder.find, policy=policy
-            )
-            result = self._stored(audit, relationship, *people, policy, *finder.changed())
-            return GiftResult(
-                **vars(result),
-                gift_id=gift_id,
-                recipient_id=people[0].id,
-                counted_value=value,
-                shared_recipient_ids=tuple(person.id for person in people[1:]),
-            )
-
-        return self._retrying(attempt)
-
     def provide_entertainment(
         self,
         audit: Audit,
@@ -488,6 +461,15 @@ class Ledger(LedgerQueries):
         """Sets the cost above which an uncounted gift (promotional, personal, …) is a review exception."""
         return self._on_policy(audit, expected_version, lambda p: p.set_review_threshold(audit, command))
 
+    def schedule_programme_rules(
+        self, audit: Audit, command: ScheduleProgrammeRules, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Sets the programme's rules (pre-clearance, entertainment caps, gifts received, attestations) from a date
+        on; rules left out keep their value then, and a date in the past needs a reason."""
+        return self._on_policy(
+            audit, expected_version, lambda p: p.schedule_programme(audit, command, today=self.today())
+        )
+
     # -- how commands run --
 
     def _on_relationship(
@@ -520,38 +502,6 @@ class Ledger(LedgerQueries):
             return self._stored(audit, manager)
 
         return self._retrying(attempt)
-
-    def _on_policy(
-        self, audit: Audit, expected_version: int | None, command: Callable[[CompliancePolicy], Any]
-    ) -> CommandResult:
-        check_allowed(audit.principal, Action.CHANGE_GIFT_POLICY)
-
-        def attempt() -> CommandResult:
-            policy = checked_version(self.gift_policy(), expected_version)
-            command(policy)
-            return self._stored(audit, policy)
-
-        return self._retrying(attempt)
-
-    def _check_may(self, audit: Audit, action: Action, account_manager_id: UUID) -> None:
-        """The role table's check for an action on an account manager's book, and that an account manager acting
-        is still active."""
-        check_allowed(audit.principal, action, account_manager_id=account_manager_id)
-        self._check_acting_manager_active(audit)
-
-    def _check_acting_manager_active(self, audit: Audit) -> None:
-        """Refuses a command by an account manager's principal once that account manager is deactivated (even
-        if their token was still accepted a moment ago)."""
-        manager_id = audit.principal.account_manager_id
-        if audit.principal.role is not Role.ACCOUNT_MANAGER or manager_id is None:
-            return
-        try:
-            active = self._load(AccountManager, manager_id).active
-        except NotFound:
-            active = False
-        if not active:
-            msg = f"Account manager {manager_id} is deactivated (or unknown): their principal can do nothing."
-            raise Forbidden(msg)
 
     def _event_at(self, relationship: ClientRelationship, version: int) -> LedgerEvent:
         if not 1 <= version <= relationship.version:

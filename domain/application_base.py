@@ -25,11 +25,15 @@ from eventsourcing.persistence import RecordConflictError, Recording
 from eventsourcing.utils import get_topic
 
 from domain.account_manager import AccountManager
+from domain.attestation import Attestation
+from domain.compliance_case import ComplianceCase
 from domain.compliance_policy import CompliancePolicy
 from domain.errors import NotFound, PreconditionFailed, VersionConflict
 from domain.gift_recipient import GiftRecipient
 from domain.mapper import PydanticMapper
 from domain.model import LedgerAggregate, LedgerSnapshot, StaleSnapshotError
+from domain.preclearance import GiftPreclearance
+from domain.received_gift import ReceivedGift
 from domain.recipient_index import RecipientIndex
 from domain.relationship import ClientRelationship
 from domain.values import Audit, utc_now
@@ -294,4 +298,8 @@ def _describe(cls: type[LedgerAggregate]) -> str:
         AccountManager: "account manager",
         GiftRecipient: "gift recipient",
         CompliancePolicy: "compliance policy",
+        GiftPreclearance: "pre-clearance request",
+        ReceivedGift: "received gift",
+        Attestation: "attestation",
+        ComplianceCase: "compliance case",
     }.get(cls, cls.__name__)

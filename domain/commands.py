@@ -18,11 +18,16 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError, field_validator, model_validator
 
+from domain.exception_kinds import ExceptionKind
 from domain.model import validation_failure
 from domain.values import (
+    ActorName,
     BusinessDate,
+    CaseKey,
+    CaseOutcome,
     Channel,
     ClientKind,
+    Count,
     Frozen,
     GiftCategory,
     Industry,
@@ -31,8 +36,11 @@ from domain.values import (
     Name,
     NonNegativeMoney,
     PositiveMoney,
+    QuarterLabel,
     Rate,
     Reason,
+    ReceivedKind,
+    RecordedMoney,
     StaffRole,
     Text,
     Tier,
@@ -253,6 +261,8 @@ class GiveGift(Command):
     face_value: NonNegativeMoney | None = None
     recipients_count: Annotated[int, Field(ge=1, le=100)] | None = None
     representative_attended: bool = False
+    preclearance_id: UUID | None = None
+    """The approved pre-clearance request this gift uses: its reservation is consumed by the gift."""
 
     @model_validator(mode="after")
     def _everyone_named(self) -> GiveGift:
@@ -341,3 +351,179 @@ class SetReviewThreshold(Command):
     """Sets the cost above which a gift that counts nothing is shown to compliance for review."""
 
     amount: PositiveMoney
+
+
+class ScheduleProgrammeRules(Command):
+    """Sets the firm's gifts-and-entertainment programme rules from a date on (a reason is needed when the date is
+    past). A field left out keeps the value in force on `effective_from`; an entertainment cap sent as null means
+    no cap."""
+
+    effective_from: BusinessDate
+    reason: Reason | None = None
+    preclearance_required: bool | None = None
+    auto_approve_up_to: NonNegativeMoney | None = None
+    approval_valid_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    entertainment_cap_per_event: PositiveMoney | None = None
+    entertainment_cap_per_year: PositiveMoney | None = None
+    received_review_threshold: NonNegativeMoney | None = None
+    attestations_required: bool | None = None
+    attestation_due_days: Annotated[int, Field(ge=0, le=90)] | None = None
+
+    def rule_changes(self) -> dict[str, Any]:
+        """The programme rules this command sets (those it was given), by field name."""
+        return {name: getattr(self, name) for name in self.model_fields_set - {"effective_from", "reason"}}
+
+    @model_validator(mode="after")
+    def _switches_not_null(self) -> ScheduleProgrammeRules:
+        for name in _PROGRAMME_FIELDS_NEVER_NULL & self.model_fields_set:
+            if getattr(self, name) is None:
+                msg = f"{name}: must not be null (leave it out to keep the value in force)"
+                raise ValueError(msg)
+        return self
+
+
+_PROGRAMME_FIELDS_NEVER_NULL = frozenset(
+    {
+        "preclearance_required",
+        "auto_approve_up_to",
+        "approval_valid_days",
+        "received_review_threshold",
+        "attestations_required",
+        "attestation_due_days",
+    }
+)
+"""The programme rules that always have a value (only the entertainment caps may be none)."""
+
+
+# -- pre-clearance of gifts --
+
+
+class RequestPreclearance(Command):
+    """Asks before giving: the gift as it is planned, for everyone who would share it."""
+
+    relationship_id: UUID
+    recipient: NamedRecipient
+    shared_with: Annotated[list[NamedRecipient], Field(max_length=99)] = []
+    description: Text
+    purpose: Text
+    planned_on: BusinessDate
+    category: GiftCategory
+    cost: PositiveMoney
+    market_value: NonNegativeMoney | None = None
+    face_value: NonNegativeMoney | None = None
+    representative_attended: bool = False
+
+    @property
+    def head_count(self) -> int:
+        """How many people would share the gift: the recipient and everyone in `shared_with`."""
+        return 1 + len(self.shared_with)
+
+    @property
+    def everyone(self) -> tuple[NamedRecipient, ...]:
+        """The recipient, then everyone who would share the gift."""
+        return (self.recipient, *self.shared_with)
+
+
+class ApprovePreclearance(Command):
+    """Approves a pending request (compliance): its counted value is reserved against each person's year."""
+
+    reason: Reason | None = None
+
+
+class DenyPreclearance(_Reasoned):
+    """Denies a pending request (compliance), saying why."""
+
+
+class WithdrawPreclearance(_Reasoned):
+    """Withdraws a pending or approved request; an approval's reservations are released."""
+
+
+# -- gifts and entertainment received --
+
+
+class Giver(Frozen):
+    """Who gave a gift received: a person and their employer, as typed."""
+
+    name: Name
+    employer: Name
+
+
+class RecordReceivedGift(Command):
+    """Records a gift or entertainment an account manager received from a client."""
+
+    relationship_id: UUID
+    account_manager_id: UUID | None = None
+    kind: ReceivedKind
+    giver: Giver
+    description: Text
+    received_on: BusinessDate
+    category: GiftCategory = GiftCategory.GENERAL
+    cost: PositiveMoney
+    market_value: NonNegativeMoney | None = None
+    face_value: NonNegativeMoney | None = None
+    shared_by: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+# -- attestations --
+
+
+class SubmitAttestation(Command):
+    """An account manager attests that every gift and entertainment of a quarter, given and received, is recorded."""
+
+    quarter: QuarterLabel
+    gifts_given: Count
+    entertainment_given: Count
+    gifts_received: Count
+    entertainment_received: Count
+    statement: Text
+
+
+# -- compliance cases --
+
+
+class CaseSubject(Frozen):
+    """What compliance saw of an exception when it opened a case about it."""
+
+    summary: Text
+    occurred_on: BusinessDate | None = None
+    recipient_id: UUID | None = None
+    account_manager_id: UUID | None = None
+    relationship_id: UUID | None = None
+    gift_id: UUID | None = None
+    request_id: UUID | None = None
+    received_gift_id: UUID | None = None
+    quarter: str | None = None
+    amount: RecordedMoney | None = None
+    threshold: RecordedMoney | None = None
+
+
+class OpenCase(Command):
+    """Opens the case about an exception (opening it again names the same case and stores nothing)."""
+
+    kind: ExceptionKind
+    key: CaseKey
+    note: Text | None = None
+    subject: CaseSubject
+
+
+class AssignCase(Command):
+    """Gives an open case to a compliance officer or an admin (a token's name)."""
+
+    assignee: ActorName
+    reason: Reason | None = None
+
+
+class NoteCase(Command):
+    """Adds a note to a case."""
+
+    note: Text
+
+
+class ResolveCase(_Reasoned):
+    """Resolves an open case with its outcome."""
+
+    outcome: CaseOutcome
+
+
+class ReopenCase(_Reasoned):
+    """Reopens a resolved case."""

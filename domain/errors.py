@@ -77,12 +77,15 @@ class PreconditionFailed(DomainError):
 
 @dataclass(frozen=True)
 class GiftRefusal:
-    """The figures behind a refused gift: the limit, what is already counted, what is left."""
+    """The figures behind a refused gift: the limit, what is already counted, what approved requests hold, what is
+    left."""
 
     limit: Decimal
     counted_this_year: Decimal
     headroom: Decimal
     limit_year: str
+    reserved: Decimal = Decimal("0.00")
+    """What approved pre-clearance requests hold of the limit year (not yet given); `headroom` is net of it."""
 
 
 class GiftLimitExceeded(DomainError):
@@ -95,12 +98,32 @@ class GiftLimitExceeded(DomainError):
         self.refusal = refusal
 
     def details(self) -> dict[str, Any]:
-        return {
+        """The figures; `reserved` only when approved pre-clearance requests hold part of the year (the body a
+        refusal without reservations had before pre-clearance existed is unchanged)."""
+        figures = {
             "limit": str(self.refusal.limit),
             "counted_this_year": str(self.refusal.counted_this_year),
             "headroom": str(self.refusal.headroom),
             "limit_year": self.refusal.limit_year,
         }
+        if self.refusal.reserved:
+            figures["reserved"] = str(self.refusal.reserved)
+        return figures
+
+
+class PreclearanceRequired(DomainError):
+    """The rules in force on the gift's day require pre-clearance for a gift counting more than the auto-approve
+    band, and the gift names no approval."""
+
+    code = "preclearance_required"
+
+    def __init__(self, message: str, *, counted_value: Decimal, auto_approve_up_to: Decimal) -> None:
+        super().__init__(message)
+        self.counted_value = counted_value
+        self.auto_approve_up_to = auto_approve_up_to
+
+    def details(self) -> dict[str, Any]:
+        return {"counted_value": str(self.counted_value), "auto_approve_up_to": str(self.auto_approve_up_to)}
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ changed; the seed, which keeps its own people, calls the same function.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid5
 
 from domain.commands import GiveGift, NamedRecipient
 from domain.compliance_policy import CompliancePolicy
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RuleViolation
 from domain.gift_recipient import GiftRecipient, Spelling
 from domain.gift_rule import counted_value
 from domain.relationship import ClientRelationship, GiftShare, Recipient
@@ -45,14 +46,25 @@ def record_gift(
     value: Decimal,
     find: Callable[[NamedRecipient], GiftRecipient],
     policy: CompliancePolicy,
+    today: date | None = None,
+    reservations: Mapping[UUID, UUID | None] | None = None,
 ) -> list[GiftRecipient]:
     """Records `gift`, worth `value` (`value_of`) to each person, on the open relationship: `find` says who each
-    person it names is, and each receives it under the limit in force. Returns those people, recipient first."""
+    person it names is, and each receives it under the limit in force, counting the reservations active on `today`
+    (all of them without a clock). A gift using an approval gives `reservations` (person id → the reservation it
+    consumes, none for a request counting nothing): the same people the request named.
+    Returns those people, recipient first."""
     relationship.check_open()
     people = [find(named) for named in gift.everyone]
     if len({person.id for person in people}) < len(people):
         message = "names one person twice: each person shares a gift once"
         raise InvalidInput.of_field("shared_with", message)
+    if reservations is not None and set(reservations) != {person.id for person in people}:
+        msg = (
+            f"The gift cannot use pre-clearance request {gift.preclearance_id}: it names other people than the "
+            "request did (the same people must receive it)."
+        )
+        raise RuleViolation(msg)
     shares = share_ids(gift_id, gift.head_count)
     for person, named, received_id in zip(people, gift.everyone, (gift_id, *shares), strict=True):
         person.receive_gift(
@@ -63,6 +75,9 @@ def record_gift(
             counted_value=value,
             policy=policy,
             spelled_as=Spelling(name=named.name, employer=named.employer),
+            today=today,
+            preclearance_id=gift.preclearance_id if reservations is not None else None,
+            reservation_id=reservations.get(person.id) if reservations is not None else None,
         )
     recipients = [
         Recipient(recipient_id=person.id, name=named.name, employer=named.employer)

@@ -136,11 +136,13 @@ class Counted(Protocol):
 
 @dataclass(frozen=True)
 class CountedGift:
-    """A gift as the limit sees it: when it was given and what it counts."""
+    """A gift as the limit sees it: when it was given and what it counts. `reserved`: not a gift yet but an
+    approved pre-clearance holding headroom (`given_on` is then the day the gift is planned for)."""
 
     gift_id: UUID
     given_on: date
     counted_value: Decimal
+    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,16 +196,20 @@ def check_within_limit(
     own = LimitInForce(limit=limit_in_force(schedule, new.given_on), year=policy.year_of(new.given_on))
     if new.counted_value == ZERO:
         return own
-    gifts = [*existing, new]
+    earlier = list(existing)
+    held = [g for g in earlier if g.reserved]
+    gifts = [*earlier, new]
     for anchor, year, limit in limit_years_reached(gifts, new.given_on, schedule, policy):
         total = sum((g.counted_value for g in gifts if year.contains(g.given_on)), ZERO)
         if total > limit:
-            already = total - new.counted_value
-            headroom = max(ZERO, limit - already)
+            reserved = sum((g.counted_value for g in held if year.contains(g.given_on)), ZERO)
+            already = total - new.counted_value - reserved
+            headroom = max(ZERO, limit - already - reserved)
             where = "" if anchor == new.given_on else f" (including a gift already given on {anchor})"
+            holding = f", and ${reserved} is reserved by approved pre-clearance requests" if reserved else ""
             msg = (
                 f"Gift limit exceeded: this gift counts ${new.counted_value}, and ${already} is "
-                f"already counted for the limit year {year.label}{where}; the limit in force on "
+                f"already counted for the limit year {year.label}{where}{holding}; the limit in force on "
                 f"{anchor} is ${limit}, so ${headroom} of headroom is left."
             )
             raise GiftLimitExceeded(
@@ -213,6 +219,7 @@ def check_within_limit(
                     counted_this_year=already,
                     headroom=headroom,
                     limit_year=year.label,
+                    reserved=reserved,
                 ),
             )
     return own

@@ -27,6 +27,9 @@ class Action(StrEnum):
     RECORD_ON_RELATIONSHIP = "record on a relationship"
     CHANGE_GIFT_POLICY = "change the gift-limit schedule or limit-year policy"
     DECIDE_CORRECTION = "approve or reject a correction request"
+    DECIDE_PRECLEARANCE = "approve or deny a gift pre-clearance request"
+    WORK_CASES = "open, assign, note, resolve or reopen a compliance case"
+    ATTEST = "attest to a quarter's gifts and entertainment"
 
 
 class Read(StrEnum):
@@ -38,6 +41,9 @@ class Read(StrEnum):
     COMPLIANCE_RECORDS = "the gift register, its exceptions and the audit trail"
     GIFT_HEADROOM = "a gift recipient's counted total, limit and headroom for a date (never the gifts themselves)"
     ADMINISTRATION = "the access log and the API tokens"
+    PRECLEARANCE = "gift pre-clearance requests"
+    RECEIVED_GIFTS = "gifts and entertainment received"
+    ATTESTATIONS = "quarterly attestations"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,13 @@ RULES: dict[Action | Read, Rule] = {
     ),
     Action.CHANGE_GIFT_POLICY: _doing(Action.CHANGE_GIFT_POLICY, Role.COMPLIANCE, Role.ADMIN),
     Action.DECIDE_CORRECTION: _doing(Action.DECIDE_CORRECTION, Role.MANAGER, Role.ADMIN),
+    Action.DECIDE_PRECLEARANCE: _doing(Action.DECIDE_PRECLEARANCE, Role.COMPLIANCE, Role.ADMIN),
+    Action.WORK_CASES: _doing(Action.WORK_CASES, Role.COMPLIANCE, Role.ADMIN),
+    Action.ATTEST: Rule(
+        (Role.ACCOUNT_MANAGER, Role.ADMIN),
+        f"The {{role}} role may not {Action.ATTEST.value}.",
+        f"An account manager may {Action.ATTEST.value} only for themself.",
+    ),
     Read.RELATIONSHIP: _reading(
         "An account manager may read only relationships assigned to them now, or their part of one they managed "
         "before.",
@@ -87,6 +100,9 @@ RULES: dict[Action | Read, Rule] = {
     Read.ADMINISTRATION: _reading(_THEIR_RECORD, Role.ADMIN),
     # Everyone: an account manager needs it before giving; it shows totals only, never another manager's gifts.
     Read.GIFT_HEADROOM: _reading(_THEIR_RECORD, *_EVERYONE),
+    Read.PRECLEARANCE: _reading("An account manager may read only their own pre-clearance requests.", *_EVERYONE),
+    Read.RECEIVED_GIFTS: _reading("An account manager may read only the gifts they received.", *_EVERYONE),
+    Read.ATTESTATIONS: _reading("An account manager may read only their own attestations.", *_EVERYONE),
 }
 """The role table: every command and every read, with who may."""
 

@@ -11,7 +11,16 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+)
 
 CENT = Decimal("0.01")
 MONEY_CEILING = Decimal("1e15")
@@ -418,3 +427,73 @@ class Audit(Frozen):
             "actor_role": self.principal.role,
             "correlation_id": self.correlation_id,
         }
+
+
+# -- Gifts and entertainment as compliance runs them (pre-clearance, cases, attestations) --
+
+
+class PreclearanceBand(StrEnum):
+    """How a pre-clearance request is decided: approved at once (`auto`) or by compliance (`review`)."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+
+
+class PreclearanceStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class ReleaseCause(StrEnum):
+    """Why a reservation of headroom stopped counting before a gift used it."""
+
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class ReceivedKind(StrEnum):
+    GIFT = "gift"
+    ENTERTAINMENT = "entertainment"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class CaseOutcome(StrEnum):
+    NO_ISSUE = "no_issue"
+    EMPLOYEE_REMINDED = "employee_reminded"
+    GIFT_RETURNED = "gift_returned"
+    REIMBURSED_BY_EMPLOYEE = "reimbursed_by_employee"
+    DISCIPLINARY_ACTION = "disciplinary_action"
+    REPORTED_TO_REGULATOR = "reported_to_regulator"
+    OTHER = "other"
+
+
+Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+"""How many of something a person attests to: a whole number from 0 to 1,000,000."""
+
+QUARTER_LABEL = re.compile(r"[0-9]{4}-Q[1-4]")
+
+
+def _quarter_label(value: str) -> str:
+    if not QUARTER_LABEL.fullmatch(value):
+        msg = f"{value[:40]!r} is not a quarter written YYYY-Qn (n from 1 to 4), such as 2026-Q1"
+        raise ValueError(msg)
+    _year_in_range(int(value[:4]))
+    return value
+
+
+QuarterLabel = Annotated[str, AfterValidator(for_new_facts(_quarter_label))]
+"""A calendar quarter written `YYYY-Qn`, in the years of `EARLIEST` to `LATEST`."""
+
+CaseKey = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9/_-]+$")]
+"""The key of an exception within its kind (ids joined by `/`): 1 to 300 of `A-Z a-z 0-9 / _ -`."""
+
+ActorName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@:-]+$")]
+"""A principal's name as API tokens spell it: 1 to 100 of `A-Z a-z 0-9 . _ - @ :`."""

@@ -17,6 +17,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from domain.application import Ledger
 from domain.values import utc_now
 from infrastructure.access_log import AccessLog
+from infrastructure.expiry_sweeper import ExpirySweeper
 from infrastructure.group_commit import GroupCommit, SQLiteGroupCommit, group_commit_for
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
@@ -155,6 +156,20 @@ UNREACHABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psyco
 """Failures that mean the database cannot be reached right now."""
 
 
+def chores(*chores: Callable[[], object]) -> Callable[[], None]:
+    """The runner's work after each batch and idle poll, each chore on its own: one that fails (it is logged)
+    never keeps the next from its turn."""
+
+    def run() -> None:
+        for chore in chores:
+            try:
+                chore()
+            except Exception as error:
+                log.warning("%s failed: %s", getattr(chore, "__qualname__", chore), error)
+
+    return run
+
+
 def keys_beside_events(
     group_commit: GroupCommit, view: ViewStore
 ) -> Callable[[], AbstractContextManager[Cursor]] | None:
@@ -242,10 +257,11 @@ def _build_system(
         )
         if run_projections:
             sealer = Sealer(system.integrity, settings.signing_key_path, settings.seal_every, settings.seal_interval)
+            sweeper = ExpirySweeper(ledger, view)
             system.runner = ProjectionRunner(
                 projections,
                 poll_interval=poll_interval,
-                after_batch=sealer.seal_if_due,
+                after_batch=chores(sealer.seal_if_due, sweeper.sweep_if_due),
                 applied_by_caller=system.writer.on_its_thread if group_commit.one_write_lock else None,
             ).start()
             if group_commit.one_write_lock:

@@ -25,8 +25,16 @@ from domain.compliance_policy import (
     PolicyEstablished,
     ReviewThresholdSet,
 )
-from domain.errors import GiftLimitExceeded, RuleViolation
-from domain.gift_recipient import GiftReceived, GiftRecipient, MergedInto, RecipientRegistered
+from domain.errors import GiftLimitExceeded, NotFound, RuleViolation
+from domain.exception_kinds import ExceptionKind, gift_key
+from domain.gift_recipient import (
+    GiftReceived,
+    GiftRecipient,
+    HeadroomReserved,
+    MergedInto,
+    RecipientRegistered,
+    ReservationReleased,
+)
 from domain.gift_rule import (
     FINRA_SCHEDULE,
     CountedGift,
@@ -40,8 +48,9 @@ from domain.gift_rule import (
 from domain.recipient_identity import firm_key, person_key
 from domain.relationship import AccountManagerAssigned, EntryCorrected, GiftGiven, Opened
 from domain.values import LimitYearKind
-from infrastructure.sql import Table, ViewStore
+from infrastructure.sql import Cursor, Table, ViewStore
 from projections.base import Batch, LedgerProjection, Row, cents, day_text, handles, money, utc_text
+from projections.exception_rows import ExceptionContext, ExceptionRow
 from projections.gift_register_rows import (
     NEAR_LIMIT,
     GiftException,
@@ -50,6 +59,7 @@ from projections.gift_register_rows import (
     Person,
     RecipientYear,
     RegisteredGift,
+    RegisteredReservation,
 )
 
 SPLIT_WINDOW = timedelta(days=7)
@@ -86,10 +96,33 @@ GIFTS = Table(
         ("limit_year", "text"),
         ("recorded_at", "text"),
         ("position", "int"),
+        ("market_value_cents", "int"),
+        ("face_value_cents", "int"),
+        ("head_count", "int"),
+        ("preclearance_id", "text"),
     ),
     key=("gift_id",),
     indexes=(("given_on",), ("recipient_id", "given_on")),
 )
+"""Every gift per person (a share of a shared gift is a row); the last four columns are empty in a view made before
+they were kept, until it is rebuilt."""
+RESERVATIONS = Table(
+    "gr_reservations",
+    (
+        ("reservation_id", "text"),
+        ("request_id", "text"),
+        ("recipient_id", "text"),
+        ("planned_on", "text"),
+        ("counted_cents", "int"),
+        ("expires_on", "text"),
+        ("position", "int"),
+        ("ended", "text"),
+    ),
+    key=("reservation_id",),
+    indexes=(("recipient_id",), ("planned_on",)),
+)
+"""Headroom approved pre-clearance requests hold, per person; `ended` is null while held, else `used` (a gift took
+its place), `expired` or `withdrawn` (released). Whether a held one is active is the reader's to say, from today."""
 RELATIONSHIP_MANAGERS = Table(
     "gr_relationship_managers", (("relationship_id", "text"), ("account_manager_id", "text")), key=("relationship_id",)
 )
@@ -104,7 +137,13 @@ class GiftRegisterProjection(LedgerProjection):
     """Gifts by recipient, with what each counted and the limit it was accepted under."""
 
     name = "gift_register"
-    tables = (RECIPIENTS, SPELLINGS, GIFTS, RELATIONSHIP_MANAGERS, POLICY)
+    tables = (RECIPIENTS, SPELLINGS, GIFTS, RESERVATIONS, RELATIONSHIP_MANAGERS, POLICY)
+
+    def create_tables(self, cursor: Cursor, *, rebuilding: bool = False) -> None:
+        super().create_tables(cursor, rebuilding=rebuilding)
+        if not rebuilding:
+            # A view made before valuations and approvals were kept gains the columns, empty in its old rows.
+            self.view.add_missing_columns(cursor, GIFTS)
 
     @handles(Opened)
     def on_opened(self, event: Opened, batch: Batch, position: int) -> None:
@@ -159,6 +198,9 @@ class GiftRegisterProjection(LedgerProjection):
                 counted_cents=cents(event.counted_value),
                 recorded_at=utc_text(event.recorded_at),
                 position=position,
+                market_value_cents=None if event.market_value is None else cents(event.market_value),
+                face_value_cents=None if event.face_value is None else cents(event.face_value),
+                head_count=max(event.recipients_count, 1 + len(event.shared_with)),
             )
 
     @handles(GiftReceived)
@@ -172,10 +214,33 @@ class GiftRegisterProjection(LedgerProjection):
             counted_cents=cents(event.counted_value),
             limit_cents=cents(event.limit),
             limit_year=event.limit_year,
+            preclearance_id=None if event.preclearance_id is None else str(event.preclearance_id),
         )
+        if event.reservation_id is not None:
+            batch.update("gr_reservations", (str(event.reservation_id),), ended="used")
         if event.spelled_as is not None:
             spelling = {"name": event.spelled_as.name, "employer": event.spelled_as.employer}
             batch.put("gr_spellings", {"recipient_id": str(event.originator_id), **spelling})
+
+    @handles(HeadroomReserved)
+    def on_headroom_reserved(self, event: HeadroomReserved, batch: Batch, position: int) -> None:
+        batch.put(
+            "gr_reservations",
+            {
+                "reservation_id": str(event.reservation_id),
+                "request_id": str(event.request_id),
+                "recipient_id": str(event.originator_id),
+                "planned_on": day_text(event.planned_on),
+                "counted_cents": cents(event.counted_value),
+                "expires_on": day_text(event.expires_on),
+                "position": position,
+                "ended": None,
+            },
+        )
+
+    @handles(ReservationReleased)
+    def on_reservation_released(self, event: ReservationReleased, batch: Batch, position: int) -> None:
+        batch.update("gr_reservations", (str(event.reservation_id),), ended=event.cause.value)
 
     @staticmethod
     def _merge_gift(batch: Batch, gift_id: str, **values: Any) -> None:
@@ -293,7 +358,8 @@ class GiftRegisterReader:
         statement = (
             "SELECT g.recipient_id, g.gift_id, g.relationship_id, g.account_manager_id, "
             "g.given_on, g.category, g.description, g.cost_cents, g.counted_cents, g.limit_cents, g.limit_year, "
-            "g.position FROM gr_gifts g WHERE g.given_on >= ? AND g.given_on <= ? ORDER BY g.given_on, g.position"
+            f"g.position, {_VALUATION_COLUMNS} FROM gr_gifts g "
+            "WHERE g.given_on >= ? AND g.given_on <= ? ORDER BY g.given_on, g.position"
         )
         with self.view.reading() as cursor:
             rows = cursor.execute(statement, (day_text(window.start), day_text(window.end))).fetchall()
@@ -311,6 +377,17 @@ class GiftRegisterReader:
                     survivor, person.name, person.employer, window.label, limit, person=people.whole(survivor)
                 )
             entry.gifts.append(_registered_gift(row[1:]))
+        for reservation in self._reservations(window.start, window.end, today):
+            survivor = people.survivor(reservation.recipient_id)
+            if wanted is not None and survivor != wanted:
+                continue
+            entry = years.get(survivor)
+            if entry is None:
+                person = people.by_id[survivor]
+                entry = years[survivor] = RecipientYear(
+                    survivor, person.name, person.employer, window.label, limit, person=people.whole(survivor)
+                )
+            entry.reservations.append(reservation)
         # A rolling year, or a later gift's year, reaches a year either side of the window.
         reach = timedelta(days=366)
         nearby = people.together(
@@ -321,6 +398,29 @@ class GiftRegisterReader:
             entry.breaching_gift_ids = breaching.get(entry.recipient_id, set())
         entries = sorted(years.values(), key=lambda e: (e.name, e.employer, e.recipient_id))
         return _LimitYearReading(schedule, window, nearby, entries)
+
+    def _reservations(self, start: date, end: date, today: date | None) -> list[RegisteredReservation]:
+        """The reservations held with `planned_on` from `start` to `end` that count on `today` (every one held,
+        without a clock), oldest first."""
+        with self.view.reading() as cursor:
+            rows = cursor.execute(
+                "SELECT reservation_id, request_id, recipient_id, planned_on, counted_cents, expires_on, position "
+                "FROM gr_reservations WHERE ended IS NULL AND planned_on >= ? AND planned_on <= ? ORDER BY position",
+                (day_text(start), day_text(end)),
+            ).fetchall()
+        held = [
+            RegisteredReservation(
+                reservation_id=row[0],
+                request_id=row[1],
+                recipient_id=row[2],
+                planned_on=date.fromisoformat(row[3]),
+                counted_value=money(row[4]),
+                expires_on=date.fromisoformat(row[5]),
+                position=row[6],
+            )
+            for row in rows
+        ]
+        return [reservation for reservation in held if reservation.active_on(today)]
 
     def people(self) -> People:
         """Every recipient, with who was merged into whom, the look-alikes declared distinct, and every spelling."""
@@ -379,23 +479,41 @@ class GiftRegisterReader:
                     found.append(GiftException("split", *holder.who, gift, holder.counted_total, limit, close))
         return found
 
-    def headroom(self, name: str, employer: str, given_on: date) -> Headroom:
+    def headroom(self, name: str, employer: str, given_on: date, today: date | None = None) -> Headroom:
         """The limit in force on `given_on`, what the person named already has counted in that day's limit year, and
         the headroom a gift given that day has: the same rule as a gift (`check_within_limit`), so the limit year of
-        every later gift the day falls in is respected too. Merged recipients count as one person.
+        every later gift the day falls in is respected too. Merged recipients count as one person. Reservations
+        active on the firm's `today` (every one held, without it) count as a gift does, on their `planned_on`:
+        `reserved` says how much of the day's limit year they hold, and the headroom is net of them.
 
         The person is found as a gift finds them: by the id their identity key gives, else by a recipient registered
         (before identity keys) under another id whose name and employer have the same keys. Raises `RuleViolation`
         for a day before the limit schedule begins.
         """
-        schedule, policy = self.policy()
-        limit = limit_in_force(schedule, given_on)
-        year = policy.year_of(given_on)
         people = self.people()
         found = self._identified(people, name, employer)
         if found is None:
+            schedule, policy = self.policy()
+            limit = limit_in_force(schedule, given_on)
             shown_name, shown_employer = " ".join(name.split()), " ".join(employer.split())
-            return Headroom(None, shown_name, shown_employer, given_on, year.label, limit, Decimal("0.00"), limit)
+            label = policy.year_of(given_on).label
+            return Headroom(None, shown_name, shown_employer, given_on, label, limit, Decimal("0.00"), limit)
+        return self._headroom_of(people, found, given_on, today)
+
+    def headroom_of(self, recipient_id: str, given_on: date, today: date) -> Headroom:
+        """`headroom` for a known recipient (merges followed: the survivor's year), as the firm's `today` sees it.
+        Raises `NotFound` for a recipient the register does not know, `RuleViolation` for a day before the limit
+        schedule begins."""
+        people = self.people()
+        if recipient_id not in people.by_id:
+            msg = f"No gift recipient {recipient_id} is known."
+            raise NotFound(msg)
+        return self._headroom_of(people, recipient_id, given_on, today)
+
+    def _headroom_of(self, people: People, found: str, given_on: date, today: date | None) -> Headroom:
+        schedule, policy = self.policy()
+        limit = limit_in_force(schedule, given_on)
+        year = policy.year_of(given_on)
         survivor = people.survivor(found)
         person = people.by_id.get(survivor) or people.by_id[found]
         members = [recipient for recipient in people.by_id if people.survivor(recipient) == survivor]
@@ -410,8 +528,17 @@ class GiftRegisterReader:
             ).fetchall()
         gifts = [_Counted(date.fromisoformat(row[0]), money(row[1])) for row in rows]
         counted = sum((gift.counted_value for gift in gifts if year.contains(gift.given_on)), Decimal("0.00"))
-        headroom = headroom_on(gifts, given_on, schedule, policy)
-        return Headroom(survivor, person.name, person.employer, given_on, year.label, limit, counted, headroom)
+        held = [
+            r
+            for r in self._reservations(_shifted(given_on, -reach), _shifted(given_on, reach), today)
+            if r.recipient_id in members
+        ]
+        reserved = sum((r.counted_value for r in held if year.contains(r.planned_on)), Decimal("0.00"))
+        counting = [*gifts, *(_Counted(r.planned_on, r.counted_value) for r in held)]
+        headroom = headroom_on(counting, given_on, schedule, policy)
+        return Headroom(
+            survivor, person.name, person.employer, given_on, year.label, limit, counted, headroom, reserved
+        )
 
     def _identified(self, people: People, name: str, employer: str) -> str | None:
         """The recipient a gift naming `name` at `employer` would go to (before following merges), if any."""
@@ -441,7 +568,7 @@ class GiftRegisterReader:
         with self.view.reading() as cursor:
             rows = cursor.execute(
                 "SELECT recipient_id, gift_id, relationship_id, account_manager_id, given_on, category, description, "
-                "cost_cents, counted_cents, limit_cents, limit_year, position FROM gr_gifts "
+                f"cost_cents, counted_cents, limit_cents, limit_year, position, {_VALUATION_COLUMNS} FROM gr_gifts "
                 "WHERE given_on >= ? AND given_on <= ? AND counted_cents > 0 ORDER BY recipient_id, given_on, position",
                 (day_text(start), day_text(end)),
             ).fetchall()
@@ -495,9 +622,12 @@ def _keys(name: str, employer: str) -> tuple[str, str]:
     return person_key(name), firm_key(employer)
 
 
+_VALUATION_COLUMNS = "market_value_cents, face_value_cents, head_count, preclearance_id"
+
+
 def _registered_gift(row: tuple[Any, ...]) -> RegisteredGift:
     """A gift from the columns gift_id, relationship_id, account_manager_id, given_on, category, description,
-    cost_cents, counted_cents, limit_cents, limit_year, position."""
+    cost_cents, counted_cents, limit_cents, limit_year, position, then `_VALUATION_COLUMNS`."""
     return RegisteredGift(
         gift_id=row[0],
         relationship_id=row[1],
@@ -510,4 +640,40 @@ def _registered_gift(row: tuple[Any, ...]) -> RegisteredGift:
         limit=money(row[8]) if row[8] is not None else None,
         limit_year=row[9],
         position=row[10],
+        market_value=None if row[11] is None else money(row[11]),
+        face_value=None if row[12] is None else money(row[12]),
+        head_count=row[13],
+        preclearance_id=row[14],
     )
+
+
+_SUMMARIES = {
+    "breach": "the limit year is over the limit in force with this gift",
+    "near_limit": "the limit year's counted total passed 80 % of the limit with this gift",
+    "split": "another counted gift to the same person was given within 7 days",
+    "review": "the gift counts nothing but cost more than the review threshold",
+}
+
+
+def exception_rows(view: ViewStore, context: ExceptionContext) -> list[ExceptionRow]:
+    """The register's exceptions of the limit year (breach, near limit, split, review), each keyed by its gift (or
+    share) id; `amount` is the recipient's counted total and `threshold` the limit in force, as the register shows
+    them."""
+    return [
+        ExceptionRow(
+            kind=ExceptionKind(found.kind),
+            key=gift_key(found.gift.gift_id),
+            occurred_on=found.gift.given_on,
+            summary=f"{found.name} ({found.employer}): {_SUMMARIES[found.kind]}.",
+            amount=found.counted_total,
+            threshold=found.limit,
+            recipient_id=found.recipient_id,
+            name=found.name,
+            employer=found.employer,
+            account_manager_id=found.gift.account_manager_id,
+            relationship_id=found.gift.relationship_id,
+            gift=found.gift,
+            related_ids=found.related_gift_ids,
+        )
+        for found in GiftRegisterReader(view).exceptions(context.year, context.today)
+    ]

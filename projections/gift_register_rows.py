@@ -24,6 +24,31 @@ class RegisteredGift:
     limit: Decimal | None
     limit_year: str | None
     position: int | None
+    market_value: Decimal | None = None
+    face_value: Decimal | None = None
+    head_count: int | None = None
+    """How many people share the gift (1 for one person; None in a view made before it was kept)."""
+    preclearance_id: str | None = None
+    """The approved pre-clearance request the gift used, if any."""
+
+
+@dataclass(frozen=True)
+class RegisteredReservation:
+    """Headroom an approved pre-clearance request holds for one person, as the register keeps it: it counts in the
+    limit year of `planned_on` while the firm's today is on or before `expires_on`, until a gift uses it or it is
+    released."""
+
+    reservation_id: str
+    request_id: str
+    recipient_id: str
+    planned_on: date
+    counted_value: Decimal
+    expires_on: date
+    position: int
+
+    def active_on(self, today: date | None) -> bool:
+        """Whether it counts on `today` (with no clock: always, as the domain counts it)."""
+        return today is None or today <= self.expires_on
 
 
 @dataclass(frozen=True)
@@ -92,6 +117,13 @@ class RecipientYear:
     gifts: list[RegisteredGift] = field(default_factory=list)
     breaching_gift_ids: set[str] = field(default_factory=set)
     """The year's gifts that the limit rule, with the schedule as it stands now, would refuse."""
+    reservations: list[RegisteredReservation] = field(default_factory=list)
+    """The reservations active today with `planned_on` in the year (not yet given)."""
+
+    @property
+    def reserved(self) -> Decimal:
+        """What approved pre-clearance requests active today hold of the year (not yet given)."""
+        return sum((r.counted_value for r in self.reservations), Decimal("0.00"))
 
     @property
     def status(self) -> str:
@@ -112,7 +144,8 @@ class RecipientYear:
 
     @property
     def headroom(self) -> Decimal:
-        return max(Decimal("0.00"), self.limit - self.counted_total)
+        """What is left of the limit, net of the gifts counted and the active reservations."""
+        return max(Decimal("0.00"), self.limit - self.counted_total - self.reserved)
 
 
 @dataclass(frozen=True)
@@ -146,3 +179,5 @@ class Headroom:
     limit: Decimal
     counted: Decimal
     headroom: Decimal
+    reserved: Decimal = Decimal("0.00")
+    """What approved pre-clearance requests active that day hold of the limit year; `headroom` is net of it."""

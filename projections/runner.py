@@ -22,9 +22,12 @@ from psycopg.sql import SQL, Identifier
 from domain.application import Ledger
 from domain.model import LedgerEvent
 from infrastructure.sql import NEXT, Cursor, ViewStore
+from projections.attestations import AttestationsProjection
 from projections.audit_index import AuditIndexProjection
 from projections.availability import store_unavailable
 from projections.base import LedgerProjection
+from projections.cases import CasesProjection
+from projections.entertainment import EntertainmentProjection
 from projections.failures import (
     Backoff,
     Failed,
@@ -36,6 +39,8 @@ from projections.failures import (
 )
 from projections.gift_register import GiftRegisterProjection
 from projections.pay import PayProjection
+from projections.preclearance import PreclearanceProjection
+from projections.received_gifts import ReceivedGiftsProjection
 from projections.workload import WorkloadProjection
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,11 @@ PROJECTIONS: tuple[type[LedgerProjection], ...] = (
     PayProjection,
     GiftRegisterProjection,
     AuditIndexProjection,
+    PreclearanceProjection,
+    EntertainmentProjection,
+    ReceivedGiftsProjection,
+    AttestationsProjection,
+    CasesProjection,
 )
 NAMES = tuple(projection.name for projection in PROJECTIONS)
 
@@ -482,7 +492,7 @@ class Projections:
         with self.view.transaction() as cursor:
             self.view.lock_schema(cursor)
             self.view.lock_tracking(cursor, projection.name)
-            if not self.view.table_exists(cursor, projection.tables[0].name + NEXT):
+            if not self._has_fresh_tables(cursor, projection):
                 return  # another process swapped this projection in already
             position = self.view.lock_tracking(cursor, projection.name + NEXT)
             for table in projection.tables:

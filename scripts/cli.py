@@ -8,6 +8,7 @@ import sys
 import time
 from contextlib import closing
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -288,6 +289,53 @@ def revoke_token(
     except DomainError as error:  # unknown, or already revoked
         fail(error.message)
     typer.echo(f"Revoked the token {revoked.name!r} ({revoked.role}) at {revoked.revoked_at:%Y-%m-%dT%H:%M:%SZ}.")
+
+
+class ReportFormat(StrEnum):
+    CSV = "csv"
+    PDF = "pdf"
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="The file to write (replaced if it exists).")],
+    year: Annotated[
+        int | None, typer.Option(min=1900, max=2199, help="The limit year (default: this year in the firm's zone).")
+    ] = None,
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="csv or pdf.", case_sensitive=False)
+    ] = ReportFormat.CSV,
+) -> None:
+    """Writes the examiner's report of a limit year: the views are brought up to date, the log sealed up to them."""
+    from infrastructure.bootstrap import open_projections
+    from infrastructure.verification import Integrity
+    from projections.examiner_report_live import draw_report
+    from projections.examiner_report_render import seal_statement, to_csv, to_pdf
+
+    settings = Settings.from_env()
+    with open_projections(settings) as projections:
+        ledger = projections.ledger
+        position = projections.catch_up()
+        today = ledger.today()
+        drawn = draw_report(
+            projections.view,
+            Integrity(ledger, projections.view),
+            key_path=settings.signing_key_path,
+            year=year or today.year,
+            today=today,
+            zone=ledger.firm_timezone,
+            position=position,
+        )
+    body = to_pdf(drawn) if report_format is ReportFormat.PDF else to_csv(drawn).encode()
+    try:
+        out.write_bytes(body)
+    except OSError as error:
+        fail(f"could not write {out}: {error.strerror or error}")
+    typer.echo(
+        f"Wrote the examiner's report of {drawn.limit_year} ({drawn.gift_count:,} gifts, "
+        f"${drawn.grand_total:,.2f} counted) to {out}."
+    )
+    typer.echo(seal_statement(drawn))
 
 
 @app.command()

@@ -334,6 +334,7 @@ async def terminate_contract(
         "rule_violation",
         "gift_limit_exceeded",
         "likely_same_recipient",
+        "preclearance_required",
         "version_conflict",
         "precondition_failed",
         "validation_error",

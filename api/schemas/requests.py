@@ -309,6 +309,9 @@ class GiftCreate(Body):
         default=None, description="How many share the gift; if sent, 1 + the number named in `shared_with`."
     )
     representative_attended: StrictBool = False
+    preclearance_id: UUID | None = Field(
+        default=None, description="The approved pre-clearance request this gift uses (its reservation is consumed)."
+    )
 
     def command(self) -> GiveGift:
         return GiveGift.of(self)

@@ -6,14 +6,31 @@ Money is a decimal string with two places ("1250.00"), times RFC 3339 text.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from domain.account_manager import DEFAULT_CAPACITY
 
 T = TypeVar("T")
+
+
+class LeftOutWhenEmpty(BaseModel):
+    """A body whose newer fields are left out while they say nothing, so that the body is the same as before they
+    existed (as `gift_limit_exceeded` leaves out `reserved` when nothing is reserved)."""
+
+    left_out_when: ClassVar[dict[str, object]] = {}
+    """Each newer field with the value for which it is left out."""
+
+    # No return annotation: pydantic would take it for the body's schema in the OpenAPI description.
+    @model_serializer(mode="wrap")
+    def _without_empty_fields(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        for name, empty in self.left_out_when.items():
+            if name in data and data[name] == empty:
+                del data[name]
+        return data
 
 
 class CommandPublic(BaseModel):
@@ -204,11 +221,49 @@ class LimitYearPublic(BaseModel):
     start_month: int | None = None
 
 
-class GiftPolicyPublic(BaseModel):
+class ProgrammeRulesPublic(BaseModel):
+    """The programme's rules as one change sets them (money as strings; a cap of null: no cap)."""
+
+    preclearance_required: bool = Field(description="Gifts counting above the auto-approve band need an approval.")
+    auto_approve_up_to: str = Field(description="A request counting at most this per person is approved at once.")
+    approval_valid_days: int = Field(description="How many days an approval holds its reservation.")
+    entertainment_cap_per_event: str | None = Field(description="Per attendee per event; null: no cap.")
+    entertainment_cap_per_year: str | None = Field(description="Per attendee per limit year; null: no cap.")
+    received_review_threshold: str = Field(description="A gift received worth more than this is reviewed.")
+    attestations_required: bool = Field(description="Account managers attest each quarter.")
+    attestation_due_days: int = Field(description="Days after the quarter's last day an attestation is due.")
+
+
+class ProgrammeChangePublic(ProgrammeRulesPublic):
+    """The programme's rules in force from `effective_from` until the next change."""
+
+    effective_from: date
+
+
+class ProgrammePublic(BaseModel):
+    """The programme's dated rules (`GET /compliance/gift-policy/programme`)."""
+
+    programme: list[ProgrammeChangePublic] = Field(
+        description="The programme's dated rules, oldest first (the first, the defaults, from 1970-01-01)."
+    )
+    programme_in_force: ProgrammeRulesPublic = Field(description="The rules in force today (the firm's date).")
+
+
+class GiftPolicyPublic(LeftOutWhenEmpty):
+    left_out_when: ClassVar[dict[str, object]] = {"programme": None, "programme_in_force": None}
+
     limit_schedule: list[LimitChangePublic]
     limit_year: LimitYearPublic
     review_threshold: str = Field(description="An uncounted gift costing more than this is a `review` exception.")
     version: int
+    programme: list[ProgrammeChangePublic] | None = Field(
+        default=None,
+        description="The programme's dated rules, oldest first (the first from 1970-01-01); left out while the "
+        "firm never changed them (`GET /compliance/gift-policy/programme` always answers them).",
+    )
+    programme_in_force: ProgrammeRulesPublic | None = Field(
+        default=None, description="The programme's rules in force today (the firm's date); left out with `programme`."
+    )
 
 
 class RegisteredGiftPublic(BaseModel):
@@ -222,6 +277,20 @@ class RegisteredGiftPublic(BaseModel):
     counted_value: str
     limit: str | None
     limit_year: str | None
+    market_value: str | None = None
+    face_value: str | None = None
+    head_count: int | None = Field(default=None, description="How many people share the gift (null: not kept then).")
+    preclearance_id: UUID | None = Field(default=None, description="The approved pre-clearance request it used.")
+
+
+class ReservationPublic(BaseModel):
+    """Headroom an approved pre-clearance request holds for the person until a gift uses it or it expires."""
+
+    reservation_id: UUID
+    request_id: UUID
+    planned_on: date
+    counted_value: str
+    expires_on: date = Field(description="It counts through this day (the firm's date) and not after.")
 
 
 class SpellingPublic(BaseModel):
@@ -229,14 +298,20 @@ class SpellingPublic(BaseModel):
     employer: str
 
 
-class RecipientYearPublic(BaseModel):
+class RecipientYearPublic(LeftOutWhenEmpty):
+    left_out_when: ClassVar[dict[str, object]] = {"reserved": "0.00", "reservations": []}
+
     recipient_id: UUID
     name: str
     employer: str
     limit_year: str
     counted_total: str
     limit: str
-    headroom: str
+    headroom: str = Field(description="`limit - counted_total - reserved`, never below 0.00.")
+    reserved: str = Field(
+        default="0.00",
+        description="What approved pre-clearance requests active today hold of the year (left out when nothing).",
+    )
     status: str = Field(
         description="`breach` (a gift over the limit in force now), `near_limit` (past 80 % of it), or `ok`."
     )
@@ -248,17 +323,46 @@ class RecipientYearPublic(BaseModel):
         default_factory=list, description="Look-alike recipients a giver declared this person is not."
     )
     gifts: list[RegisteredGiftPublic]
+    reservations: list[ReservationPublic] = Field(
+        default_factory=list,
+        description="The reservations active today in the year, oldest first (left out when there are none).",
+    )
+
+
+class ExceptionCasePublic(BaseModel):
+    """Where the case about an exception stands."""
+
+    status: str = Field(description="`open` or `resolved`.")
+    assignee: str | None
+    outcome: str | None
 
 
 class GiftExceptionPublic(BaseModel):
-    kind: str = Field(description="`breach`, `near_limit`, `split` or `review`.")
-    recipient_id: UUID
-    name: str
-    employer: str
-    gift: RegisteredGiftPublic
-    counted_total: str
-    limit: str
-    related_gift_ids: list[UUID]
+    kind: str = Field(
+        description="`breach`, `near_limit`, `split`, `review`, `preclearance_review`, `entertainment_event_cap`, "
+        "`entertainment_year_cap`, `received_review` or `late_attestation`."
+    )
+    key: str = Field(description="Names the exception within its kind, the same on every reading.")
+    case_id: UUID = Field(description="The id of the one case about it (`POST /compliance/cases` opens it).")
+    case: ExceptionCasePublic | None = Field(description="The case about it, or null if none was opened.")
+    occurred_on: date
+    summary: str
+    amount: str | None = Field(description="The figure that passed the threshold (a total, a share, a value).")
+    threshold: str | None = Field(description="The limit, cap or threshold it passed.")
+    recipient_id: UUID | None = Field(description="Null for kinds not about one given gift's recipient.")
+    name: str | None
+    employer: str | None
+    account_manager_id: UUID | None
+    relationship_id: UUID | None
+    request_id: UUID | None
+    received_gift_id: UUID | None
+    quarter: str | None
+    gift: RegisteredGiftPublic | None = Field(description="The given gift (null for kinds not about one).")
+    counted_total: str | None = Field(description="The recipient's counted total (gift kinds; else null).")
+    limit: str | None = Field(description="The limit in force (gift kinds; else null).")
+    related_gift_ids: list[str] = Field(
+        description="Gifts a `split` is with; for other kinds the other records it concerns."
+    )
 
 
 class AccessPublic(BaseModel):
@@ -400,8 +504,10 @@ class CorrectionRequestPublic(BaseModel):
     decision_reason: str | None
 
 
-class HeadroomPublic(BaseModel):
+class HeadroomPublic(LeftOutWhenEmpty):
     """What one person may still be given on a day (`GET /compliance/headroom`): totals only, never the gifts."""
+
+    left_out_when: ClassVar[dict[str, object]] = {"reserved": "0.00"}
 
     recipient_id: UUID | None = Field(
         description="The recipient the name and employer identify (the survivor, if merged); null for someone never "
@@ -414,6 +520,48 @@ class HeadroomPublic(BaseModel):
     limit: str = Field(description="The firm's limit in force on that day.")
     counted: str = Field(description="What already counts against the limit in that limit year.")
     headroom: str = Field(
-        description="The most a gift given that day may count and still be accepted (never below 0.00); a later "
-        "gift whose limit year includes the day can make it less than `limit - counted`."
+        description="The most a gift given that day may count and still be accepted (never below 0.00), net of "
+        "`reserved`; a later gift whose limit year includes the day can make it less than "
+        "`limit - counted - reserved`."
     )
+    reserved: str = Field(
+        default="0.00",
+        description="What approved pre-clearance requests active today hold of that limit year (not yet given); "
+        "left out when nothing.",
+    )
+
+
+class CaseCommandPublic(CommandPublic):
+    created: bool = Field(description="False when the case existed already: nothing was stored.")
+
+
+class CasePublic(BaseModel):
+    """A compliance case about one exception: what compliance saw when it opened it, and where it stands."""
+
+    case_id: UUID
+    kind: str
+    key: str
+    status: str = Field(description="`open` or `resolved`.")
+    assignee: str | None
+    outcome: str | None
+    summary: str
+    occurred_on: date | None
+    recipient_id: UUID | None
+    account_manager_id: UUID | None
+    relationship_id: UUID | None
+    gift_id: UUID | None
+    request_id: UUID | None
+    received_gift_id: UUID | None
+    quarter: str | None
+    amount: str | None
+    threshold: str | None
+    opened_at: datetime
+    opened_by: str
+    updated_at: datetime
+    notes: int = Field(description="How many notes it has (the one given when opening included).")
+    version: int
+    position: int = Field(description="Where it was opened in the log (the list's order).")
+
+
+class CaseDetailPublic(CasePublic):
+    trail: list[EventPublic] = Field(description="Every event of the case, oldest first: who did what, and when.")

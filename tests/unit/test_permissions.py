@@ -41,6 +41,9 @@ ALLOWED: dict[Action, set[Role]] = {
     Action.RECORD_ON_RELATIONSHIP: {Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN},
     Action.CHANGE_GIFT_POLICY: {Role.COMPLIANCE, Role.ADMIN},
     Action.DECIDE_CORRECTION: {Role.MANAGER, Role.ADMIN},
+    Action.DECIDE_PRECLEARANCE: {Role.COMPLIANCE, Role.ADMIN},
+    Action.WORK_CASES: {Role.COMPLIANCE, Role.ADMIN},
+    Action.ATTEST: {Role.ACCOUNT_MANAGER, Role.ADMIN},
 }
 
 ROLE_TABLE = [(action, role) for action in Action for role in Role]

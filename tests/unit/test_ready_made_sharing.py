@@ -12,9 +12,10 @@ NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 class Maker:
-    """Makes bodies that name the call that made them; each call waits until `release` is set."""
+    """Makes bodies named for it and the call that made them; each call waits until `release` is set."""
 
-    def __init__(self, valid_for: timedelta | None = None) -> None:
+    def __init__(self, name: str = "body", valid_for: timedelta | None = None) -> None:
+        self.name = name
         self.calls = 0
         self.release = threading.Event()
         self.valid_for = valid_for
@@ -23,34 +24,35 @@ class Maker:
         self.calls += 1
         call = self.calls
         self.release.wait(10)
-        return f"body {call}".encode(), None if self.valid_for is None else NOW + self.valid_for
+        return f"{self.name} {call}".encode(), None if self.valid_for is None else NOW + self.valid_for
 
 
-async def _serve_all(ready: ReadyMade, maker: Maker, positions: list[tuple[int, ...]]) -> list[bytes]:
-    tasks = [asyncio.ensure_future(ready.serve("workload", at, NOW, maker)) for at in positions]
-    while maker.calls == 0:  # the first is being made: the others arrive meanwhile
-        await asyncio.sleep(0.001)
-    await asyncio.sleep(0.01)
-    maker.release.set()
+async def _serve_all(ready: ReadyMade, readers: list[tuple[tuple[int, ...], Maker]]) -> list[bytes]:
+    """Every reader asks at once; the bodies are released only once each has either started a body or joined
+    one being made (each task runs to its first wait in one turn of the loop)."""
+    tasks = [asyncio.ensure_future(ready.serve("workload", at, NOW, maker)) for at, maker in readers]
+    await asyncio.sleep(0)
+    for _, maker in readers:
+        maker.release.set()
     return [body.content for body in await asyncio.gather(*tasks)]
 
 
 def test_readers_at_the_same_positions_share_the_body_being_made() -> None:
     ready, maker = ReadyMade(), Maker()
 
-    contents = asyncio.run(_serve_all(ready, maker, [(5, 5)] * 10))
+    contents = asyncio.run(_serve_all(ready, [((5, 5), maker)] * 10))
 
     assert maker.calls == 1
     assert contents == [b"body 1"] * 10
 
 
 def test_a_reader_at_newer_positions_never_takes_a_body_made_at_older_ones() -> None:
-    ready, maker = ReadyMade(), Maker()
+    ready, older, newer = ReadyMade(), Maker("older"), Maker("newer")
 
-    contents = asyncio.run(_serve_all(ready, maker, [(5, 5), (5, 6)]))
+    contents = asyncio.run(_serve_all(ready, [((5, 5), older), ((5, 6), newer)]))
 
-    assert maker.calls == 2
-    assert contents == [b"body 1", b"body 2"]
+    assert (older.calls, newer.calls) == (1, 1)
+    assert contents == [b"older 1", b"newer 1"]
 
 
 def test_a_reader_at_older_positions_takes_the_newer_body_kept() -> None:

@@ -112,11 +112,12 @@ function exceptionsTable(exceptions) {
   return table(
     [
       { label: "Kind", cell: (x) => badge(x.kind) },
-      { label: "Recipient", cell: (x) => h("div", {}, h("strong", {}, x.name), h("div", { class: "hint" }, x.employer)) },
-      { label: "Gift", cell: (x) => h("div", {}, x.gift.description || x.gift.category || "gift", h("div", { class: "hint" }, `given ${x.gift.given_on}`)) },
-      { label: "Counted", numeric: true, cell: (x) => money(x.gift.counted_value) },
-      { label: "Total / limit", numeric: true, cell: (x) => `${money(x.counted_total)} / ${money(x.limit)}` },
-      { label: "Relationship", cell: (x) => (x.gift.relationship_id ? link(`#/relationships/${x.gift.relationship_id}`, "open") : "—") },
+      // Every kind has a summary and a day; only the gift kinds name one gift and a recipient's year.
+      { label: "Recipient", cell: (x) => (x.name ? h("div", {}, h("strong", {}, x.name), h("div", { class: "hint" }, x.employer)) : "—") },
+      { label: "What", cell: (x) => h("div", {}, x.gift ? x.gift.description || x.gift.category || "gift" : x.summary, h("div", { class: "hint" }, x.gift ? `given ${x.gift.given_on}` : x.occurred_on)) },
+      { label: "Counted", numeric: true, cell: (x) => (x.gift ? money(x.gift.counted_value) : x.amount == null ? "—" : money(x.amount)) },
+      { label: "Total / limit", numeric: true, cell: (x) => (x.gift ? `${money(x.counted_total)} / ${money(x.limit)}` : x.threshold == null ? "—" : `limit ${money(x.threshold)}`) },
+      { label: "Relationship", cell: (x) => { const id = x.gift ? x.gift.relationship_id : x.relationship_id; return id ? link(`#/relationships/${id}`, "open") : "—"; } },
     ],
     exceptions,
     { id: "exceptions", rowAttributes: (x) => ({ dataset: { recipientId: x.recipient_id, kind: x.kind } }) },
