@@ -26,6 +26,7 @@ from infrastructure.bootstrap import System, build_system
 from infrastructure.idempotency import Reservation, request_hash
 from infrastructure.settings import Settings
 from infrastructure.storage import AppendOnlyPostgresRecorder
+from projections.runner import NAMES
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 from tests.e2e.conftest import (
     PROBLEM_JSON,
@@ -519,7 +520,7 @@ def test_health_answers_without_a_token_with_the_store_and_each_projections_posi
     body = response.json()
     assert body["status"] == "ok"
     assert body["store"] == ("postgresql" if database_url.startswith("postgresql") else "sqlite")
-    assert set(body["projections"]) == {"workload", "pay", "gift_register", "audit_index"}
+    assert set(body["projections"]) == set(NAMES)
     assert all(isinstance(position, int) for position in body["projections"].values())
 
 
@@ -552,9 +553,7 @@ def test_metrics_need_a_token_of_any_role_and_count_requests_events_and_projecti
     # Every event but the gift policy established when the system was built was appended through this app.
     assert metric(text, "ledger_events_appended_total") == [("", float(head - 1))]
     lag = metric(text, "ledger_projection_lag_events")
-    assert sorted(lag) == sorted(
-        (f'{{projection="{name}"}}', 0.0) for name in ("workload", "pay", "gift_register", "audit_index")
-    )
+    assert sorted(lag) == sorted((f'{{projection="{name}"}}', 0.0) for name in NAMES)
 
 
 @pytest.fixture(scope="module")
